@@ -1,0 +1,1 @@
+"""The built-in plugins, installed as ``survey_plugins``; each registers through the ``survey_app.plugins`` entry-point group like any third-party plugin."""

@@ -1,0 +1,101 @@
+"""The database: one engine and session factory per app, one session per request.
+
+The engine lives in ``app.extensions["survey_app.db"]`` (never in a module
+global), so tests can build as many apps as they like side by side.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask, current_app, g
+from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+#: Predictable constraint names, so Alembic migrations can refer to them.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Base class of every model."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+@dataclass(frozen=True)
+class Database:
+    """An app's engine and the factory of its sessions."""
+
+    engine: Engine
+    sessions: sessionmaker[Session]
+
+
+def make_engine(url: str) -> Engine:
+    """Create an engine; SQLite gets WAL, a busy timeout and enforced foreign keys."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _configure_sqlite)
+        event.listen(engine, "begin", _begin_immediate)
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+
+
+def _configure_sqlite(dbapi_connection, _record) -> None:
+    """Per-connection SQLite settings; autocommit off so SQLAlchemy controls BEGIN."""
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _begin_immediate(connection) -> None:
+    """Begin SQLite transactions ourselves; a write transaction (see
+    :func:`begin_write`) takes the write lock at once with BEGIN IMMEDIATE, so it
+    waits its turn under the busy timeout instead of failing later with
+    'database is locked' when a read lock cannot be upgraded."""
+    immediate = connection.get_execution_options().get("sqlite_immediate", False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def init_app(app: Flask) -> None:
+    """Attach the database to ``app`` and close each request's session at teardown."""
+    engine = make_engine(app.config["DATABASE_URL"])
+    app.extensions["survey_app.db"] = Database(engine, sessionmaker(engine, expire_on_commit=False))
+    app.teardown_appcontext(_close_session)
+
+
+def database(app: Flask | None = None) -> Database:
+    """The :class:`Database` of ``app`` (default: the current app)."""
+    return (app or current_app).extensions["survey_app.db"]
+
+
+def session() -> Session:
+    """The session of the current request or app context, created on first use."""
+    if "db_session" not in g:
+        g.db_session = database().sessions()
+    return g.db_session
+
+
+def begin_write(db_session: Session) -> None:
+    """Start a fresh transaction on ``db_session`` that is going to write.
+
+    Whatever the session read before is committed (reads only, so nothing
+    changes) and loaded objects stay usable; on SQLite the new transaction holds
+    the write lock from its first statement.
+    """
+    db_session.commit()
+    db_session.connection(execution_options={"sqlite_immediate": True})
+
+
+def _close_session(_exc: BaseException | None) -> None:
+    db_session = g.pop("db_session", None)
+    if db_session is not None:
+        db_session.close()

@@ -1,0 +1,1 @@
+"""The researcher's workspace: surveys, questionnaire uploads, publishing."""

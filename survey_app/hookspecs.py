@@ -1,0 +1,67 @@
+"""Every hook a plugin can implement, in one place.
+
+Hooks are called with keyword arguments only; an implementation may accept any
+subset of a hook's arguments, so new arguments never break old plugins.
+Implement them with ``from survey_app import hookimpl``.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    import click
+    from flask import Flask
+
+    from survey_app.questionnaire import Problem, Questionnaire
+
+hookspec = pluggy.HookspecMarker("survey_app")
+hookimpl = pluggy.HookimplMarker("survey_app")
+
+
+# --- Start-up: called once per app, while it is built ------------------------
+
+
+@hookspec
+def register_routes(app: Flask) -> None:
+    """Register blueprints or routes on ``app``. Called once, at the end of ``create_app``."""
+
+
+@hookspec
+def register_commands(cli: click.Group) -> None:
+    """Add commands to the ``survey-app`` command group."""
+
+
+# --- Questionnaires ---------------------------------------------------------
+
+
+@hookspec
+def plugin_sections() -> list[str] | None:
+    """Name the sections of a questionnaire's ``plugins`` object this plugin reads.
+
+    A section that no plugin claims is reported as an error (with a did-you-mean),
+    so a misspelt ``"scorng"`` never silently turns scoring off.
+    """
+
+
+@hookspec
+def validate_questionnaire(questionnaire: Questionnaire) -> list[Problem] | None:
+    """Check this plugin's own section of ``questionnaire.plugins``.
+
+    Called when a questionnaire is validated or imported, after the core checks
+    passed. Return problems whose paths start with ``/plugins/<section>``;
+    return nothing (or an empty list) when all is well.
+    """
+
+
+# --- Responses --------------------------------------------------------------
+
+
+@hookspec
+def response_completed(response: Any, questionnaire: Questionnaire) -> None:
+    """React to a completed response (e.g. compute and store a score).
+
+    Called after the response has been committed, so a failing plugin never
+    loses answers; an exception is logged and shown to staff.
+    """

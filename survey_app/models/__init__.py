@@ -1,0 +1,20 @@
+"""The database models. Import them from here: ``from survey_app.models import Survey``."""
+from survey_app.db import Base
+from survey_app.models.responses import Answer, Response, ResponseStatus
+from survey_app.models.surveys import QuestionnaireVersion, Survey, SurveyMember, SurveyRole, SurveyStatus
+from survey_app.models.users import RateLimit, Role, User
+
+__all__ = [
+    "Answer",
+    "Base",
+    "QuestionnaireVersion",
+    "RateLimit",
+    "Response",
+    "ResponseStatus",
+    "Role",
+    "Survey",
+    "SurveyMember",
+    "SurveyRole",
+    "SurveyStatus",
+    "User",
+]

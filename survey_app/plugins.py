@@ -1,0 +1,103 @@
+"""The plugin manager: one per app, built in the factory.
+
+Built-in plugins (``plugins/`` in the source tree, installed as
+``survey_plugins``) and third-party ones are found the same way, through the
+setuptools entry-point group ``survey_app.plugins``; the core never imports
+them. ``DISABLED_PLUGINS`` blocks any of them by name before it loads.
+"""
+from __future__ import annotations
+
+import difflib
+import importlib.metadata
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import pluggy
+from flask import Flask, current_app
+
+from survey_app import hookspecs
+from survey_app.questionnaire import Problem, Questionnaire
+
+ENTRY_POINT_GROUP = "survey_app.plugins"
+
+
+def init_app(app: Flask, extra_plugins: Iterable[object] = ()) -> pluggy.PluginManager:
+    """Create ``app``'s plugin manager, load the plugins, and check their hooks exist."""
+    manager = pluggy.PluginManager("survey_app")
+    manager.add_hookspecs(hookspecs)
+    for name in _disabled(app):
+        manager.set_blocked(name)
+    manager.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+    for plugin in extra_plugins:
+        manager.register(plugin, name=getattr(plugin, "__name__", None))
+    manager.check_pending()  # a misspelt hook name fails at start-up, not mid-request
+    app.extensions["survey_app.plugins"] = manager
+    return manager
+
+
+def _disabled(app: Flask) -> list[str]:
+    setting = app.config.get("DISABLED_PLUGINS", "")
+    names = setting.split(",") if isinstance(setting, str) else list(setting)
+    return [name.strip() for name in names if name.strip()]
+
+
+def manager(app: Flask | None = None) -> pluggy.PluginManager:
+    """The plugin manager of ``app`` (default: the current app)."""
+    return (app or current_app).extensions["survey_app.plugins"]
+
+
+def hook(app: Flask | None = None) -> pluggy.HookRelay:
+    """The hook relay of ``app``: ``hook().response_completed(response=..., ...)``."""
+    return manager(app).hook
+
+
+def questionnaire_checker(app: Flask):
+    """A ``check_plugins`` function for the loader: unknown sections, then each plugin's own checks."""
+    relay = hook(app)
+
+    def check(questionnaire: Questionnaire) -> list[Problem]:
+        # A section of an installed but disabled plugin is accepted (and ignored);
+        # one that no installed plugin knows is a mistake, e.g. a typo.
+        claimed = {name for names in relay.plugin_sections() for name in names or ()}
+        claimed.update(installed_entry_points())
+        problems = []
+        for section in questionnaire.plugins:
+            if section not in claimed:
+                guess = difflib.get_close_matches(section, sorted(claimed), n=1)
+                hint = f" (did you mean '{guess[0]}'?)" if guess else ""
+                problems.append(Problem(f"/plugins/{section}", f"no installed plugin reads the section '{section}'{hint}"))
+        for found in relay.validate_questionnaire(questionnaire=questionnaire):
+            problems.extend(found or ())
+        return problems
+
+    return check
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    """What ``survey-app plugins`` and the admin page show about one plugin."""
+
+    name: str
+    version: str | None
+    source: str
+    hooks: tuple[str, ...]
+
+
+def describe_plugins(app: Flask) -> list[PluginInfo]:
+    """Every loaded plugin with its distribution's version, where it came from, and its hooks."""
+    plugin_manager = manager(app)
+    distributions = {id(plugin): dist for plugin, dist in plugin_manager.list_plugin_distinfo()}
+    result = []
+    for name, plugin in plugin_manager.list_name_plugin():
+        if plugin is None:  # blocked
+            continue
+        hooks = tuple(sorted(caller.name for caller in plugin_manager.get_hookcallers(plugin) or ()))
+        dist = distributions.get(id(plugin))
+        source = f"entry point of {dist.metadata['name']}" if dist else "registered by the application"
+        result.append(PluginInfo(name, dist.version if dist else None, source, hooks))
+    return sorted(result, key=lambda info: info.name)
+
+
+def installed_entry_points() -> list[str]:
+    """Names of every plugin offered through the entry-point group, loaded or not."""
+    return sorted(ep.name for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP))

@@ -1,0 +1,120 @@
+"""Read untrusted JSON without surprises.
+
+Python's ``json`` keeps the last of duplicate keys, accepts ``NaN``, raises
+``RecursionError`` on deep nesting and lets lone surrogates and NUL characters
+through (PostgreSQL cannot store those). This module turns every such case into
+a :class:`Problem` naming where it is.
+"""
+from __future__ import annotations
+
+import codecs
+import json
+from typing import Any
+
+from survey_app.questionnaire.errors import Problem, pointer
+
+MAX_DEPTH = 40
+MAX_INTEGER_DIGITS = 16
+
+_FOREIGN_BOMS = {
+    codecs.BOM_UTF32_LE: "UTF-32",
+    codecs.BOM_UTF32_BE: "UTF-32",
+    codecs.BOM_UTF16_LE: "UTF-16",
+    codecs.BOM_UTF16_BE: "UTF-16",
+}
+
+
+class _DuplicateKeys(dict):
+    """A JSON object in which some keys appeared more than once."""
+
+    duplicates: list[str]
+
+
+class _Rejected(ValueError):
+    """A literal that JSON for questionnaires does not allow."""
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict:
+    result: dict = {}
+    duplicates = []
+    for key, value in pairs:
+        if key in result:
+            duplicates.append(key)
+        result[key] = value
+    if duplicates:
+        result = _DuplicateKeys(result)
+        result.duplicates = duplicates
+    return result
+
+
+def _constant(name: str) -> Any:
+    raise _Rejected(f"{name} is not a number JSON allows; write a number or null")
+
+
+def _integer(digits: str) -> int:
+    if len(digits.lstrip("-")) > MAX_INTEGER_DIGITS:
+        raise _Rejected(f"the number {digits[:20]}... has more than {MAX_INTEGER_DIGITS} digits")
+    return int(digits)
+
+
+def decode_text(raw: bytes, max_bytes: int) -> tuple[str | None, list[Problem]]:
+    """Decode a file's bytes as UTF-8 (a UTF-8 byte-order mark is dropped)."""
+    if len(raw) > max_bytes:
+        size = f"{len(raw) / 1_048_576:.1f} MB" if len(raw) >= 1_048_576 else f"{len(raw):,} bytes"
+        return None, [Problem("", f"the file is {size}; a questionnaire may have at most {max_bytes:,} bytes")]
+    for bom, name in _FOREIGN_BOMS.items():
+        if raw.startswith(bom):
+            return None, [Problem("", f"the file is encoded as {name}; save it as UTF-8")]
+    if raw.startswith(codecs.BOM_UTF8):
+        raw = raw[len(codecs.BOM_UTF8):]
+    try:
+        return raw.decode("utf-8"), []
+    except UnicodeDecodeError as error:
+        line = raw.count(b"\n", 0, error.start) + 1
+        return None, [Problem("", f"the file is not valid UTF-8 (byte {error.start}, line {line}); save it as UTF-8")]
+
+
+def parse_json(text: str) -> tuple[Any, list[Problem]]:
+    """Parse JSON text, returning the document or the problems that stop it."""
+    try:
+        document = json.loads(
+            text, object_pairs_hook=_object, parse_constant=_constant, parse_int=_integer
+        )
+    except json.JSONDecodeError as error:
+        return None, [Problem("", f"not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}")]
+    except _Rejected as error:
+        return None, [Problem("", f"not valid JSON: {error}")]
+    except RecursionError:
+        return None, [Problem("", f"the JSON is nested too deeply (at most {MAX_DEPTH} levels)")]
+    return document, _check_values(document)
+
+
+def _check_values(document: Any) -> list[Problem]:
+    """Find duplicate keys, over-deep nesting, NUL characters and lone surrogates."""
+    problems: list[Problem] = []
+    stack: list[tuple[Any, tuple]] = [(document, ())]
+    while stack:
+        value, path = stack.pop()
+        if len(path) > MAX_DEPTH:
+            return [Problem(pointer(*path[:MAX_DEPTH]), f"nested too deeply (at most {MAX_DEPTH} levels)")]
+        if isinstance(value, _DuplicateKeys):
+            problems.extend(Problem(pointer(*path, key), f"the key '{key}' appears more than once") for key in value.duplicates)
+        if isinstance(value, dict):
+            for key, item in value.items():
+                problems.extend(_string_problems(key, path, "key"))
+                stack.append((item, (*path, key)))
+        elif isinstance(value, list):
+            stack.extend((item, (*path, index)) for index, item in enumerate(value))
+        elif isinstance(value, str):
+            problems.extend(_string_problems(value, path, "text"))
+    return sorted(problems)
+
+
+def _string_problems(value: str, path: tuple, what: str) -> list[Problem]:
+    if "\x00" in value:
+        return [Problem(pointer(*path), f"the {what} contains a NUL character (\\u0000)")]
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return [Problem(pointer(*path), f"the {what} contains an unpaired surrogate (\\ud800-\\udfff)")]
+    return []
