@@ -6,7 +6,7 @@ Implement them with ``from survey_app import hookimpl``.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pluggy
 
@@ -14,6 +14,11 @@ if TYPE_CHECKING:
     import click
     from flask import Flask
 
+    from markupsafe import Markup
+    from sqlalchemy.orm import Session
+
+    from survey_app.contributions import ResponseColumn
+    from survey_app.models import Response
     from survey_app.questionnaire import Problem, Questionnaire
 
 hookspec = pluggy.HookspecMarker("survey_app")
@@ -59,9 +64,33 @@ def validate_questionnaire(questionnaire: Questionnaire) -> list[Problem] | None
 
 
 @hookspec
-def response_completed(response: Any, questionnaire: Questionnaire) -> None:
+def response_completed(response: Response, questionnaire: Questionnaire, session: Session) -> None:
     """React to a completed response (e.g. compute and store a score).
 
     Called after the response has been committed, so a failing plugin never
-    loses answers; an exception is logged and shown to staff.
+    loses answers. Each plugin runs in its own savepoint of ``session``: what it
+    writes there is committed by the core, or rolled back if it raises; the
+    exception is then logged as a ``PluginFailure`` and shown to staff.
+    ``response.data["answers"]`` holds only the answers to questions that were
+    shown (see ``survey_app.responses.logic.resolve``).
+    """
+
+
+@hookspec
+def response_columns(questionnaire: Questionnaire) -> list[ResponseColumn] | None:
+    """Extra per-response columns (e.g. scores) for response tables and exports.
+
+    Their values are read from the ``ResponseMetric`` rows the plugin stores.
+    """
+
+
+# --- Pages ------------------------------------------------------------------
+
+
+@hookspec
+def page_snippets(slot: str, questionnaire: Questionnaire, response: Response | None, language: str) -> list[Markup] | None:
+    """HTML to insert in a page at ``slot`` (``"thank_you"`` is the only slot so far).
+
+    Return ``Markup`` built with escaping (e.g. ``Markup("<p>{}</p>").format(text)``):
+    texts from questionnaires and answers are untrusted.
     """

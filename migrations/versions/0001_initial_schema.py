@@ -109,9 +109,38 @@ def upgrade() -> None:
     sa.UniqueConstraint('response_id', 'question_id', 'entry', 'item', name=op.f('uq_answers_response_id_question_id_entry_item'))
     )
     op.create_index('ix_answers_survey_question_code', 'answers', ['survey_id', 'question_id', 'code', 'response_id'], unique=False)
+    op.create_table('response_metrics',
+    sa.Column('response_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('plugin', sa.String(length=64), nullable=False),
+    sa.Column('name', sa.String(length=64), nullable=False),
+    sa.Column('survey_id', sa.Integer(), nullable=False),
+    sa.Column('number', sa.Float(), nullable=True),
+    sa.Column('code', sa.String(length=64), nullable=True),
+    sa.ForeignKeyConstraint(['response_id'], ['responses.id'], name=op.f('fk_response_metrics_response_id_responses'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['survey_id'], ['surveys.id'], name=op.f('fk_response_metrics_survey_id_surveys'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('response_id', 'plugin', 'name', name=op.f('pk_response_metrics'))
+    )
+    op.create_index('ix_response_metrics_survey_plugin_name', 'response_metrics', ['survey_id', 'plugin', 'name', 'code'], unique=False)
+    op.create_table('plugin_failures',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('survey_id', sa.Integer(), nullable=True),
+    sa.Column('response_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('plugin', sa.String(length=200), nullable=False),
+    sa.Column('hook', sa.String(length=100), nullable=False),
+    sa.Column('message', sa.Text(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['response_id'], ['responses.id'], name=op.f('fk_plugin_failures_response_id_responses'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['survey_id'], ['surveys.id'], name=op.f('fk_plugin_failures_survey_id_surveys'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_plugin_failures'))
+    )
+    op.create_index(op.f('ix_plugin_failures_survey_id'), 'plugin_failures', ['survey_id'], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index(op.f('ix_plugin_failures_survey_id'), table_name='plugin_failures')
+    op.drop_table('plugin_failures')
+    op.drop_index('ix_response_metrics_survey_plugin_name', table_name='response_metrics')
+    op.drop_table('response_metrics')
     op.drop_index('ix_answers_survey_question_code', table_name='answers')
     op.drop_table('answers')
     op.drop_index(op.f('ix_responses_version_id'), table_name='responses')

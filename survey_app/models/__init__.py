@@ -1,5 +1,6 @@
 """The database models. Import them from here: ``from survey_app.models import Survey``."""
 from survey_app.db import Base
+from survey_app.models.plugin_data import PluginFailure, ResponseMetric
 from survey_app.models.responses import Answer, Response, ResponseStatus
 from survey_app.models.surveys import QuestionnaireVersion, Survey, SurveyMember, SurveyRole, SurveyStatus
 from survey_app.models.users import RateLimit, Role, User
@@ -7,9 +8,11 @@ from survey_app.models.users import RateLimit, Role, User
 __all__ = [
     "Answer",
     "Base",
+    "PluginFailure",
     "QuestionnaireVersion",
     "RateLimit",
     "Response",
+    "ResponseMetric",
     "ResponseStatus",
     "Role",
     "Survey",

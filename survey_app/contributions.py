@@ -1,0 +1,28 @@
+"""The objects plugins hand to the core through hooks."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from survey_app.questionnaire.texts import Text
+
+
+@dataclass(frozen=True)
+class ResponseColumn:
+    """An extra per-response column (e.g. a score) for response tables and exports.
+
+    Its values are the ``ResponseMetric`` rows the plugin stored under
+    (``plugin``, ``name``): ``number`` when ``kind`` is ``"number"``, else
+    ``code``, shown through ``code_labels`` when given.
+    """
+
+    plugin: str
+    name: str
+    label: Text
+    kind: str = "number"  # "number" or "code"
+    code_labels: Mapping[str, Text] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        """A column name unique across plugins, e.g. ``scoring.disclosure_index.percent``."""
+        return f"{self.plugin}.{self.name}"

@@ -1,0 +1,1 @@
+"""Responses: the logic that decides what is shown, checking answers, storing them."""
