@@ -29,15 +29,18 @@ def create_app(config: Mapping[str, Any] | None = None, plugins: Iterable[object
     extensions.init_app(app)
     plugin_system.init_app(app, extra_plugins=plugins)
 
-    from survey_app import errors, security
+    from survey_app import errors, security, templating
     from survey_app.auth import views as auth_views
     from survey_app.admin import views as admin_views
     from survey_app.design import views as design_views
+    from survey_app.respondent import views as respondent_views
 
     errors.init_app(app)
     security.init_app(app)
+    templating.init_app(app)
     app.register_blueprint(auth_views.blueprint)
     app.register_blueprint(admin_views.blueprint)
     app.register_blueprint(design_views.blueprint)
+    app.register_blueprint(respondent_views.blueprint)
     plugin_system.hook(app).register_routes(app=app)
     return app

@@ -1,7 +1,7 @@
 """Flask extensions: login sessions, CSRF protection, interface translations."""
 from __future__ import annotations
 
-from flask import Flask, request, session
+from flask import Flask, g, request, session
 from flask_babel import Babel, get_locale
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
@@ -38,11 +38,12 @@ def _load_user(session_id: str):
 
 
 def select_interface_language() -> str:
-    """The interface language: an explicit choice, else the browser's preference."""
+    """The interface language: the questionnaire language a respondent chose, an
+    explicit ``?lang=``, else the browser's preference."""
     from flask import current_app
 
     languages = current_app.config["INTERFACE_LANGUAGES"]
-    chosen = request.args.get("lang") or session.get("lang")
+    chosen = g.get("interface_language") or request.args.get("lang") or session.get("lang")
     if chosen in languages:
         return chosen
     return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]

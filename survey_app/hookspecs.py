@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from survey_app.contributions import ResponseColumn
     from survey_app.models import Response
     from survey_app.questionnaire import Problem, Questionnaire
+    from survey_app.results.tables import ResultFilters, ResultSection
 
 hookspec = pluggy.HookspecMarker("survey_app")
 hookimpl = pluggy.HookimplMarker("survey_app")
@@ -81,6 +82,20 @@ def response_columns(questionnaire: Questionnaire) -> list[ResponseColumn] | Non
     """Extra per-response columns (e.g. scores) for response tables and exports.
 
     Their values are read from the ``ResponseMetric`` rows the plugin stores.
+    """
+
+
+# --- Results ----------------------------------------------------------------
+
+
+@hookspec
+def result_sections(survey_id: int, questionnaire: Questionnaire, filters: ResultFilters,
+                    session: Session) -> list[ResultSection] | None:
+    """Sections for a survey's results (e.g. crosstabs by gender, score distributions).
+
+    Called for the results page and for exports, which show exactly the same
+    objects, so the numbers always agree. Count in SQL (``session``), never by
+    loading responses into Python; honour ``filters``.
     """
 
 

@@ -12,11 +12,17 @@ import importlib.metadata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import logging
+
 import pluggy
 from flask import Flask, current_app
+from sqlalchemy.orm import Session
 
-from survey_app import hookspecs
+from survey_app import db, hookspecs
+from survey_app.models import PluginFailure, Response
 from survey_app.questionnaire import Problem, Questionnaire
+
+log = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "survey_app.plugins"
 
@@ -71,6 +77,27 @@ def questionnaire_checker(app: Flask):
         return problems
 
     return check
+
+
+def notify_response_completed(session: Session, response: Response, questionnaire: Questionnaire) -> None:
+    """Call every ``response_completed`` implementation, each in its own savepoint.
+
+    The response is already committed. A plugin that raises has its writes
+    rolled back and the failure recorded as a :class:`PluginFailure` for staff;
+    the other plugins still run.
+    """
+    arguments = {"response": response, "questionnaire": questionnaire, "session": session}
+    db.begin_write(session)
+    for implementation in reversed(hook().response_completed.get_hookimpls()):
+        try:
+            with session.begin_nested():
+                implementation.function(**{name: arguments[name] for name in implementation.argnames})
+        except Exception as error:  # a plugin's bug must not reach the respondent
+            log.exception("plugin %s failed in response_completed", implementation.plugin_name)
+            session.add(PluginFailure(survey_id=response.survey_id, response_id=response.id,
+                                      plugin=implementation.plugin_name, hook="response_completed",
+                                      message=f"{type(error).__name__}: {error}"[:2000]))
+    session.commit()
 
 
 @dataclass(frozen=True)

@@ -22,3 +22,41 @@ def login(client, email: str, password: str = PASSWORD):
     page = client.get("/account/login")
     return client.post("/account/login", data={"email": email, "password": password,
                                                "csrf_token": csrf_token(page.get_data(as_text=True))})
+
+
+_SUBMISSION = re.compile(r'name="submission_id" (?:type="hidden" )?value="([^"]+)"')
+
+
+class Respondent:
+    """A respondent answering through the real pages with a test client."""
+
+    def __init__(self, client, slug: str):
+        self.client, self.slug = client, slug
+        self.html = ""
+
+    def open(self, page_id: str, **query):
+        """GET a page of the questionnaire and remember its form."""
+        response = self.client.get(f"/s/{self.slug}/p/{page_id}", query_string=query)
+        self.html = response.get_data(as_text=True)
+        return response
+
+    @property
+    def submission_id(self) -> str:
+        match = _SUBMISSION.search(self.html)
+        assert match, "no submission id in the page"
+        return match.group(1)
+
+    def post(self, page_id: str, answers: dict, action: str = "next"):
+        """POST answers (field name -> value or list) to a page, as its form would."""
+        data = {"csrf_token": csrf_token(self.html), "submission_id": self.submission_id, "action": action, **answers}
+        response = self.client.post(f"/s/{self.slug}/p/{page_id}", data=data)
+        if response.status_code != 302:
+            self.html = response.get_data(as_text=True)
+        return response
+
+    def submit(self, submission_id: str | None = None):
+        """POST the final submit from the review page."""
+        review = self.client.get(f"/s/{self.slug}/review")
+        html = review.get_data(as_text=True)
+        data = {"csrf_token": csrf_token(html), "submission_id": submission_id or _SUBMISSION.search(html).group(1)}
+        return self.client.post(f"/s/{self.slug}/submit", data=data)

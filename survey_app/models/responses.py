@@ -64,7 +64,7 @@ class Answer(Base):
       and ranking store one row per chosen value in ``item`` (ranking: the rank in
       ``number``); matrix rows use ``item`` for the row.
     * numbers and ratings: ``number``; texts, e-mails and dates: ``text``.
-    * "other, please specify" text: ``item`` = ``"other"``, in ``text``.
+    * "other, please specify" text: ``item`` = ``"#other"``, in ``text``.
     * ``entry`` is 0 outside repeat groups, 1, 2, ... for a repeat group's entries.
     """
 

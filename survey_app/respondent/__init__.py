@@ -1,0 +1,1 @@
+"""The respondent's pages: welcome, questions page by page, review, thank you."""

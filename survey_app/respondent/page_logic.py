@@ -1,0 +1,27 @@
+"""The show/hide rules of one page, as JSON for the browser's interpreter (logic.js).
+
+The browser gets the parsed expression trees, never the source text, so there is
+one parser (on the server) and two interpreters that share a test table.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from survey_app.questionnaire.model import Page, Questionnaire
+from survey_app.responses.logic import expression_values
+
+
+def logic_payload(questionnaire: Questionnaire, page: Page, answers: dict[str, Any]) -> dict[str, Any] | None:
+    """Rules and types of the page's questions plus the earlier answers they may use;
+    None when nothing on the page depends on anything."""
+    rules = {}
+    for question in page.questions:
+        if question.show_if is not None:
+            rules[question.id] = question.show_if.to_json()
+    if not rules:
+        return None
+    on_page = {question.id for question in page.questions}
+    earlier = {name: value for name, value in expression_values(answers, questionnaire).items()
+               if name.split(".")[0] not in on_page}
+    types = {question.id: question.type for question in page.questions if question.takes_answer}
+    return {"rules": rules, "types": types, "values": earlier}

@@ -1,0 +1,335 @@
+"""The respondent's pages: /s/<slug> welcome, one URL per page, review, submit, thank you."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from flask import Blueprint, abort, g, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from survey_app import db, plugins
+from survey_app.models import Response, ResponseStatus, Survey, SurveyStatus
+from survey_app.questionnaire.model import Page, Questionnaire
+from survey_app.respondent import progress
+from survey_app.respondent.forms import Unparsable, anchor, answers_from, form_data, page_form
+from survey_app.respondent.page_logic import logic_payload
+from survey_app.respondent.wording import Wording
+from survey_app.responses.logic import expression_values, resolve
+from survey_app.responses.storage import AlreadySubmitted, Incomplete, save_page, submit
+from survey_app.responses.validation import question_issue
+from survey_app.questionnaire.values import Issue
+from survey_app.surveys import questionnaire_of
+
+blueprint = Blueprint("respondent", __name__, url_prefix="/s")
+
+
+@dataclass
+class Visit:
+    """The survey being answered, its current questionnaire and the respondent's language."""
+
+    survey: Survey
+    questionnaire: Questionnaire
+    language: str
+
+    @property
+    def slug(self) -> str:
+        return self.survey.slug
+
+    def wording(self, answers) -> Wording:
+        return Wording(self.questionnaire, self.language, answers)
+
+
+def _visit(slug: str) -> Visit:
+    """The open survey ``slug``; a friendly page (not an error) when it is not open."""
+    survey = db.session().execute(select(Survey).where(Survey.slug == slug)).scalar_one_or_none()
+    if survey is None or survey.latest_version is None:
+        abort(404)
+    questionnaire = questionnaire_of(survey.latest_version)
+    visit = Visit(survey, questionnaire, progress.language(slug, questionnaire))
+    g.interface_language = visit.language
+    if survey.status is not SurveyStatus.OPEN:
+        abort(_unavailable(visit))
+    return visit
+
+
+def _unavailable(visit: Visit):
+    wording = visit.wording({})
+    closed = visit.survey.status in (SurveyStatus.CLOSED, SurveyStatus.ARCHIVED)
+    message = _("This survey has closed. Thank you for your interest.") if closed else \
+        _("This survey is not open yet. Please come back later.")
+    return make_response(render_template("respondent/unavailable.html", visit=visit,
+                                         title=wording(visit.questionnaire.title), message=message))
+
+
+def _response(visit: Visit, submission_id: str | None) -> Response | None:
+    if submission_id is None:
+        return None
+    return db.session().execute(select(Response).where(
+        Response.survey_id == visit.survey.id, Response.submission_id == submission_id)).scalar_one_or_none()
+
+
+def _answers(response: Response | None) -> dict:
+    return dict((response.data or {}).get("answers", {})) if response is not None else {}
+
+
+@blueprint.route("/<slug>")
+def welcome(slug: str):
+    """The welcome page: title, description, language choice, start or continue."""
+    visit = _visit(slug)
+    response = _response(visit, progress.submission_id(slug, create=False))
+    if response is not None and response.status is ResponseStatus.COMPLETE:
+        progress.forget_submission(slug)
+        response = None
+    first = resolve(visit.questionnaire, _answers(response)).visible_pages[0]
+    resume_page = response.current_page if response is not None else None
+    return render_template("respondent/welcome.html", visit=visit, wording=visit.wording({}),
+                           start=url_for(".page", slug=slug, page_id=resume_page or first), resuming=resume_page is not None)
+
+
+@blueprint.route("/<slug>/p/<page_id>", methods=["GET", "POST"])
+def page(slug: str, page_id: str):
+    """One page of questions: show it, or check and save what was posted."""
+    visit = _visit(slug)
+    questionnaire = visit.questionnaire
+    page = questionnaire.page(page_id) or abort(404)
+    if request.method == "POST":
+        submission_id = progress.adopt_submission_id(slug, request.form.get("submission_id"))
+    else:
+        submission_id = progress.submission_id(slug)
+    response = _response(visit, submission_id)
+    if response is not None and response.status is ResponseStatus.COMPLETE and request.method == "GET":
+        return redirect(url_for(".done", slug=slug))
+    stored = _answers(response)
+    resolution = resolve(questionnaire, stored)
+    if not resolution.shows_page(page.id):
+        return redirect(_after(visit, resolution, page.id))
+    wording = visit.wording(resolution.answers)
+    questions = page.questions
+    form = page_form(questions, wording, formdata=request.form if request.method == "POST" else None,
+                     data=form_data(questions, stored), submission_id=submission_id)
+    errors: list[FieldError] = []
+    if request.method == "GET" and request.args.get("check"):  # sent back by the final submit
+        errors = _check_page(visit, page, form, stored, stored)
+    if request.method == "POST":
+        if not form.validate():  # the CSRF token and the shape of the posted data
+            abort(400)
+        action = request.form.get("action", "next")
+        if action.startswith(("add:", "remove:")):
+            _change_entries(form, action)
+        else:
+            answers = answers_from(form, questions)
+            errors = _check_page(visit, page, form, stored, answers)
+            if not errors or action in ("back", "save_later"):
+                return _save_and_move(visit, page, submission_id, stored, answers, errors, action)
+    return render_template(
+        "respondent/page.html", visit=visit, page=page, form=form, wording=wording, errors=errors,
+        field_errors={error.field_id: error.message for error in errors},
+        logic=logic_payload(questionnaire, page, resolution.answers),
+        position=_position(resolution, page.id), back=progress.previous_page(resolution, page.id),
+    ), (422 if errors else 200)
+
+
+def _position(resolution, page_id: str) -> tuple[int, int]:
+    pages = resolution.visible_pages
+    return pages.index(page_id) + 1, len(pages)
+
+
+def _after(visit: Visit, resolution, page_id: str) -> str:
+    following = progress.next_page(resolution, page_id)
+    return url_for(".page", slug=visit.slug, page_id=following) if following else url_for(".review", slug=visit.slug)
+
+
+def _change_entries(form, action: str) -> None:
+    """Add an entry to a repeat group, or remove one (no JavaScript needed)."""
+    parts = action.split(":")
+    group = parts[1]
+    if group not in form._fields:
+        abort(400)
+    entries = form[group]
+    if parts[0] == "add" and len(entries.entries) < 100:
+        entries.append_entry()
+    elif parts[0] == "remove" and len(parts) == 3 and parts[2].isdigit():
+        index = int(parts[2])
+        kept = [entry.data for number, entry in enumerate(entries.entries) if number != index]
+        while entries.entries:
+            entries.pop_entry()
+        for data in kept:
+            entries.append_entry(data)
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """A message for one field: shown next to it and, linked to ``anchor``, in the summary."""
+
+    field_id: str
+    anchor: str
+    message: str
+    entry_label: str | None = None
+
+    @property
+    def summary(self) -> str:
+        return f"{self.entry_label}: {self.message}" if self.entry_label else self.message
+
+
+def _check_page(visit: Visit, page: Page, form, stored: dict, answers: dict) -> list[FieldError]:
+    """Check every shown question of the page (and each repeat entry)."""
+    merged = resolve(visit.questionnaire, {**stored, **answers})
+    values = expression_values(merged.answers, visit.questionnaire)
+    wording = visit.wording(merged.answers)
+    errors = []
+    for question in page.questions:
+        if question.id not in merged.visible_questions or not question.takes_answer:
+            continue
+        issue = _issue(question, answers, values)
+        if issue is not None:
+            field = form[question.id]
+            errors.append(FieldError(field.id, anchor(field), wording.issue(question, issue)))
+        if question.type == "repeat":
+            errors.extend(_entry_errors(visit, question, form[question.id], answers.get(question.id) or [], values))
+    return errors
+
+
+def _issue(question, answers: dict, values: dict) -> Issue | None:
+    value = answers.get(question.id)
+    if isinstance(value, Unparsable):
+        return Issue(value.code)
+    return question_issue(question, answers, values)
+
+
+def _entry_errors(visit: Visit, group, field_list, entries: list[dict], outer: dict) -> list[FieldError]:
+    from survey_app.questionnaire.expressions import evaluate, truthy
+
+    errors = []
+    for number, (entry_form, entry) in enumerate(zip(field_list.entries, entries), start=1):
+        values = {**outer, **{k: v for k, v in entry.items() if not isinstance(v, Unparsable)}}
+        wording = visit.wording({}).for_entry(number)
+        for child in group.questions:
+            if not child.takes_answer or (child.show_if is not None and not truthy(evaluate(child.show_if, values))):
+                continue
+            issue = _issue(child, entry, values)
+            if issue is not None:
+                field = entry_form.form[child.id]
+                label = wording(group.options.get("entry_label")) or str(number)
+                errors.append(FieldError(field.id, anchor(field), wording.issue(child, issue), label))
+    return errors
+
+
+def _save_and_move(visit: Visit, page: Page, submission_id: str, stored: dict, answers: dict,
+                   errors: list, action: str):
+    """Save the page's acceptable answers and go on (or back)."""
+    if errors:  # going back or saving for later: keep what is acceptable, drop the rest
+        answers = {key: value for key, value in answers.items() if not isinstance(value, Unparsable)}
+    resolution = resolve(visit.questionnaire, {**stored, **answers})
+    if action == "back":
+        target_page = progress.previous_page(resolution, page.id) or page.id
+    elif action == "save_later":
+        target_page = page.id
+    else:
+        target_page = progress.next_page(resolution, page.id)
+    session = db.session()
+    try:
+        save_page(session, visit.survey, visit.survey.latest_version, visit.questionnaire,
+                  submission_id=submission_id, language=visit.language, page_answers=answers,
+                  next_page=target_page or page.id, metadata=_metadata(visit))
+    except AlreadySubmitted as already:
+        if already.same:
+            return redirect(url_for(".done", slug=visit.slug))
+        abort(409, _("This response was already submitted, with other answers. It cannot be changed now."))
+    if action == "save_later" and visit.questionnaire.setting("allow_resume"):
+        return _resume_link(visit, submission_id)
+    if target_page is None:
+        if not visit.questionnaire.setting("show_review"):
+            return _submit(visit, submission_id)
+        return redirect(url_for(".review", slug=visit.slug))
+    return redirect(url_for(".page", slug=visit.slug, page_id=target_page))
+
+
+def _metadata(visit: Visit) -> dict:
+    questionnaire = visit.questionnaire
+    return {
+        "ip_address": request.remote_addr if questionnaire.setting("record_ip") else None,
+        "user_agent": (request.user_agent.string or "")[:500] if questionnaire.setting("record_user_agent") else None,
+    }
+
+
+@blueprint.route("/<slug>/review")
+def review(slug: str):
+    """Every answer given, with a link to change it, and the final submit button."""
+    visit = _visit(slug)
+    submission_id = progress.submission_id(slug)
+    response = _response(visit, submission_id)
+    if response is None:
+        return redirect(url_for(".welcome", slug=slug))
+    if response.status is ResponseStatus.COMPLETE:
+        return redirect(url_for(".done", slug=slug))
+    resolution = resolve(visit.questionnaire, _answers(response))
+    return render_template("respondent/review.html", visit=visit, resolution=resolution,
+                           wording=visit.wording(resolution.answers), submission_id=submission_id)
+
+
+@blueprint.route("/<slug>/submit", methods=["POST"])
+def submit_response(slug: str):
+    """The final submit: idempotent, so a double click or a retry stores one response."""
+    visit = _visit(slug)
+    submission_id = progress.adopt_submission_id(slug, request.form.get("submission_id"))
+    if submission_id is None:
+        return redirect(url_for(".welcome", slug=slug))
+    return _submit(visit, submission_id)
+
+
+def _submit(visit: Visit, submission_id: str):
+    session = db.session()
+    try:
+        outcome = submit(session, visit.survey, visit.questionnaire, submission_id)
+    except Incomplete as incomplete:
+        first = incomplete.problems[0]
+        return redirect(url_for(".page", slug=visit.slug, page_id=first.page_id, check=1))
+    if outcome is None:
+        return redirect(url_for(".welcome", slug=visit.slug))
+    if outcome.first_time:
+        plugins.notify_response_completed(session, outcome.response, visit.questionnaire)
+    return redirect(url_for(".done", slug=visit.slug, receipt=submission_id))
+
+
+@blueprint.route("/<slug>/done")
+def done(slug: str):
+    """The thank-you page with a receipt; the next visit starts a new response."""
+    visit = _visit(slug)
+    submission_id = request.args.get("receipt") or progress.submission_id(slug, create=False)
+    response = _response(visit, submission_id) if progress.is_submission_id(submission_id) else None
+    if response is None or response.status is not ResponseStatus.COMPLETE:
+        return redirect(url_for(".welcome", slug=slug))
+    if progress.submission_id(slug, create=False) == submission_id:
+        progress.forget_submission(slug)
+    snippets = [snippet for found in plugins.hook().page_snippets(
+        slot="thank_you", questionnaire=visit.questionnaire, response=response, language=visit.language)
+        for snippet in found or ()]
+    return render_template("respondent/done.html", visit=visit, wording=visit.wording(_answers(response)),
+                           receipt=submission_id[:8].upper(), snippets=snippets)
+
+
+def _resume_link(visit: Visit, submission_id: str):
+    """Give the respondent a link to continue later, in any browser (only its hash is kept)."""
+    token = secrets.token_urlsafe(24)
+    session = db.session()
+    db.begin_write(session)
+    response = _response(visit, submission_id)
+    response.resume_token_hash = hashlib.sha256(token.encode()).hexdigest()
+    session.commit()
+    link = url_for(".resume", slug=visit.slug, token=token, _external=True)
+    return render_template("respondent/later.html", visit=visit, wording=visit.wording({}), link=link)
+
+
+@blueprint.route("/<slug>/resume/<token>")
+def resume(slug: str, token: str):
+    """Continue a response from a resume link, in any browser."""
+    visit = _visit(slug)
+    digest = hashlib.sha256(token.encode()).hexdigest()
+    response = db.session().execute(select(Response).where(
+        Response.survey_id == visit.survey.id, Response.resume_token_hash == digest)).scalar_one_or_none()
+    if response is None or response.status is ResponseStatus.COMPLETE:
+        abort(404)
+    progress.adopt_submission_id(slug, response.submission_id)
+    return redirect(url_for(".page", slug=slug, page_id=response.current_page or visit.questionnaire.pages[0].id))

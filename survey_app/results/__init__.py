@@ -1,0 +1,1 @@
+"""Results (being written)."""
