@@ -145,7 +145,9 @@ def setup(admin_email: str, examples: bool) -> None:
 @pass_script_info
 def serve(info: ScriptInfo, host: str, port: int) -> None:
     """Serve the platform for local use (in production run `gunicorn wsgi:app`)."""
-    info.load_app().run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
+    from werkzeug.serving import run_simple
+
+    run_simple(host, port, info.load_app(), use_reloader=False, use_debugger=False, threaded=True)
 
 
 @click.command("plugins")

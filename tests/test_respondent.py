@@ -85,8 +85,8 @@ def test_errors_are_listed_in_a_summary_and_next_to_each_field(app, client, surv
     response = respondent.post("first", {"gender": "other", "age": "12", "station": "12a"})
     assert response.status_code == 422
     summary = re.findall(r'<li><a href="#([^"]+)">([^<]+)</a>', respondent.html)
-    assert summary == [("gender-0", "Say what the other answer is"), ("age", "Enter a number of at least 16"),
-                       ("station", "Digits only")]
+    assert summary == [("gender-0", "Gender: Say what the other answer is"), ("age", "Age: Enter a number of at least 16"),
+                       ("station", "Station: Digits only")]
     assert 'id="age-error"' in respondent.html and 'aria-describedby="age-error"' in respondent.html
     assert 'value="12a"' in respondent.html  # what was typed is shown again
     assert stored(app) == []  # nothing saved from a page with errors
@@ -223,7 +223,7 @@ def test_a_required_field_in_a_repeat_entry_is_checked(client, survey):
     respondent.open("third")
     respondent.post("third", THIRD, action="add:incidents")
     response = respondent.post("third", {**THIRD, "incidents.0.details": ""})  # as a browser sends the empty entry
-    assert response.status_code == 422 and "Incident 1: Answer this question" in respondent.html
+    assert response.status_code == 422 and "Incident 1, Kind: Answer this question" in respondent.html
 
 
 @pytest.mark.parametrize("status, text", [(SurveyStatus.DRAFT, "not open yet"), (SurveyStatus.CLOSED, "has closed")])

@@ -166,11 +166,12 @@ class FieldError:
     field_id: str
     anchor: str
     message: str
-    entry_label: str | None = None
+    question_label: str
 
     @property
     def summary(self) -> str:
-        return f"{self.entry_label}: {self.message}" if self.entry_label else self.message
+        """The line in the error summary: which question, and what is wrong."""
+        return f"{self.question_label}: {self.message}"
 
 
 def _check_page(visit: Visit, page: Page, form, stored: dict, answers: dict) -> list[FieldError]:
@@ -185,7 +186,7 @@ def _check_page(visit: Visit, page: Page, form, stored: dict, answers: dict) -> 
         issue = _issue(question, answers, values)
         if issue is not None:
             field = form[question.id]
-            errors.append(FieldError(field.id, anchor(field), wording.issue(question, issue)))
+            errors.append(FieldError(field.id, anchor(field), wording.issue(question, issue), wording(question.label)))
         if question.type == "repeat":
             errors.extend(_entry_errors(visit, question, form[question.id], answers.get(question.id) or [], values))
     return errors
@@ -211,8 +212,8 @@ def _entry_errors(visit: Visit, group, field_list, entries: list[dict], outer: d
             issue = _issue(child, entry, values)
             if issue is not None:
                 field = entry_form.form[child.id]
-                label = wording(group.options.get("entry_label")) or str(number)
-                errors.append(FieldError(field.id, anchor(field), wording.issue(child, issue), label))
+                entry = wording(group.options.get("entry_label")) or str(number)
+                errors.append(FieldError(field.id, anchor(field), wording.issue(child, issue), f"{entry}, {wording(child.label)}"))
     return errors
 
 
