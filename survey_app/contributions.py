@@ -1,8 +1,9 @@
 """The objects plugins hand to the core through hooks."""
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from survey_app.questionnaire.texts import Text
 
@@ -26,3 +27,24 @@ class ResponseColumn:
     def key(self) -> str:
         """A column name unique across plugins, e.g. ``scoring.disclosure_index.percent``."""
         return f"{self.plugin}.{self.name}"
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    """A way to export a survey's responses, offered by a plugin.
+
+    ``write(target, survey_id, questionnaire, filters, session, progress, options)`` writes
+    the export into the binary file ``target``; ``progress(done, total)`` may be called
+    to report progress of long exports.
+    """
+
+    name: str  # short and unique, e.g. "xlsx"
+    label: Text
+    media_type: str
+    extension: str
+    write: Callable[..., Any]
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    def filename(self, slug: str) -> str:
+        """The download's file name for a survey."""
+        return f"{slug}.{self.extension}"

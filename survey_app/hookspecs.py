@@ -17,9 +17,11 @@ if TYPE_CHECKING:
     from markupsafe import Markup
     from sqlalchemy.orm import Session
 
-    from survey_app.contributions import ResponseColumn
+    from flask import Request as FlaskRequest
+
+    from survey_app.contributions import ExportFormat, ResponseColumn
     from survey_app.models import Response
-    from survey_app.questionnaire import Problem, Questionnaire
+    from survey_app.questionnaire import Page, Problem, Questionnaire
     from survey_app.results.tables import ResultFilters, ResultSection
 
 hookspec = pluggy.HookspecMarker("survey_app")
@@ -65,6 +67,15 @@ def validate_questionnaire(questionnaire: Questionnaire) -> list[Problem] | None
 
 
 @hookspec
+def page_saved(response: Response, page: Page, questionnaire: Questionnaire, session: Session) -> None:
+    """React to a page of answers saved into a (still partial) response.
+
+    Called after the save is committed, each plugin in its own savepoint, exactly
+    as :func:`response_completed`.
+    """
+
+
+@hookspec
 def response_completed(response: Response, questionnaire: Questionnaire, session: Session) -> None:
     """React to a completed response (e.g. compute and store a score).
 
@@ -99,7 +110,24 @@ def result_sections(survey_id: int, questionnaire: Questionnaire, filters: Resul
     """
 
 
+# --- Exports ----------------------------------------------------------------
+
+
+@hookspec
+def register_export_formats() -> list[ExportFormat] | None:
+    """Export formats this plugin offers (the Excel and CSV exports are two of them).
+
+    Collected once at start-up; two formats with the same name are a start-up error.
+    """
+
+
 # --- Pages ------------------------------------------------------------------
+
+
+@hookspec
+def extra_template_vars(template: str, request: FlaskRequest) -> dict[str, object] | None:
+    """Variables to add to the context of every page rendered from ``template``."""
+
 
 
 @hookspec

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 import logging
 
 import pluggy
-from flask import Flask, current_app
+from flask import Flask, before_render_template, current_app, request
 from sqlalchemy.orm import Session
 
 from survey_app import db, hookspecs
+from survey_app.contributions import ExportFormat
 from survey_app.models import PluginFailure, Response
 from survey_app.questionnaire import Problem, Questionnaire
 
@@ -38,7 +39,34 @@ def init_app(app: Flask, extra_plugins: Iterable[object] = ()) -> pluggy.PluginM
         manager.register(plugin, name=getattr(plugin, "__name__", None))
     manager.check_pending()  # a misspelt hook name fails at start-up, not mid-request
     app.extensions["survey_app.plugins"] = manager
+    app.extensions["survey_app.export_formats"] = _collect_export_formats(manager)
+    before_render_template.connect(_add_template_vars, app)
     return manager
+
+
+class StartupError(RuntimeError):
+    """Plugins that cannot work together (e.g. two export formats with one name)."""
+
+
+def _collect_export_formats(plugin_manager: pluggy.PluginManager) -> dict[str, ExportFormat]:
+    formats: dict[str, ExportFormat] = {}
+    for found in plugin_manager.hook.register_export_formats():
+        for export_format in found or ():
+            if export_format.name in formats:
+                raise StartupError(f"two plugins register the export format '{export_format.name}'")
+            formats[export_format.name] = export_format
+    return formats
+
+
+def export_formats(app: Flask | None = None) -> dict[str, ExportFormat]:
+    """Every export format the loaded plugins offer, by name."""
+    return (app or current_app).extensions["survey_app.export_formats"]
+
+
+def _add_template_vars(app: Flask, template, context: dict, **_extra) -> None:
+    """Merge what plugins return from ``extra_template_vars`` into a page's context."""
+    for found in hook(app).extra_template_vars(template=template.name, request=request):
+        context.update(found or {})
 
 
 def _disabled(app: Flask) -> list[str]:
@@ -79,23 +107,23 @@ def questionnaire_checker(app: Flask):
     return check
 
 
-def notify_response_completed(session: Session, response: Response, questionnaire: Questionnaire) -> None:
-    """Call every ``response_completed`` implementation, each in its own savepoint.
+def call_safely(hook_name: str, session: Session, response: Response, **arguments) -> None:
+    """Call every implementation of an event hook about ``response``, each in its own savepoint.
 
     The response is already committed. A plugin that raises has its writes
-    rolled back and the failure recorded as a :class:`PluginFailure` for staff;
-    the other plugins still run.
+    rolled back and the failure recorded as a :class:`PluginFailure` that staff
+    see on the survey's pages; the other plugins still run.
     """
-    arguments = {"response": response, "questionnaire": questionnaire, "session": session}
+    arguments = {**arguments, "response": response, "session": session}
     db.begin_write(session)
-    for implementation in reversed(hook().response_completed.get_hookimpls()):
+    for implementation in reversed(getattr(hook(), hook_name).get_hookimpls()):
         try:
             with session.begin_nested():
                 implementation.function(**{name: arguments[name] for name in implementation.argnames})
         except Exception as error:  # a plugin's bug must not reach the respondent
-            log.exception("plugin %s failed in response_completed", implementation.plugin_name)
+            log.exception("plugin %s failed in %s", implementation.plugin_name, hook_name)
             session.add(PluginFailure(survey_id=response.survey_id, response_id=response.id,
-                                      plugin=implementation.plugin_name, hook="response_completed",
+                                      plugin=implementation.plugin_name, hook=hook_name,
                                       message=f"{type(error).__name__}: {error}"[:2000]))
     session.commit()
 

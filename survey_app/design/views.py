@@ -12,7 +12,7 @@ from wtforms import SelectField
 
 from survey_app import db
 from survey_app.access import Permission, permissions, survey_or_404, visible_surveys
-from survey_app.models import Response, ResponseStatus, Role, SurveyStatus
+from survey_app.models import PluginFailure, Response, ResponseStatus, Role, SurveyStatus
 from survey_app.questionnaire import QuestionnaireInvalid
 from survey_app.surveys import import_survey, load_checked
 
@@ -42,9 +42,22 @@ def dashboard():
         .where(Response.survey_id.in_([survey.id for survey in surveys])).group_by(Response.survey_id)
     ).all()) if surveys else {}
     can_create = current_user.role in (Role.ADMIN, Role.RESEARCHER)
-    return render_template("design/dashboard.html", surveys=surveys, counts=counts,
+    return render_template("design/dashboard.html", surveys=surveys, counts=counts, failures=_plugin_failures(surveys),
                            upload_form=UploadForm() if can_create else None,
                            permissions=lambda survey: permissions(current_user, survey), Permission=Permission)
+
+
+def _plugin_failures(surveys) -> dict[int, tuple[int, str]]:
+    """Per survey: how many plugin failures were recorded, and the latest message."""
+    if not surveys:
+        return {}
+    session = db.session()
+    ids = [survey.id for survey in surveys]
+    counts = session.execute(select(PluginFailure.survey_id, func.count(), func.max(PluginFailure.id))
+                             .where(PluginFailure.survey_id.in_(ids)).group_by(PluginFailure.survey_id)).all()
+    latest = dict(session.execute(select(PluginFailure.id, PluginFailure.message)
+                                  .where(PluginFailure.id.in_([row[2] for row in counts]))).all()) if counts else {}
+    return {survey_id: (count, f"{latest.get(last_id, '')}") for survey_id, count, last_id in counts}
 
 
 @blueprint.route("/surveys/upload", methods=["POST"])

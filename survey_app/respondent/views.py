@@ -231,13 +231,15 @@ def _save_and_move(visit: Visit, page: Page, submission_id: str, stored: dict, a
         target_page = progress.next_page(resolution, page.id)
     session = db.session()
     try:
-        save_page(session, visit.survey, visit.survey.latest_version, visit.questionnaire,
-                  submission_id=submission_id, language=visit.language, page_answers=answers,
-                  next_page=target_page or page.id, metadata=_metadata(visit))
+        response = save_page(session, visit.survey, visit.survey.latest_version, visit.questionnaire,
+                             submission_id=submission_id, language=visit.language, page_answers=answers,
+                             next_page=target_page or page.id, metadata=_metadata(visit))
     except AlreadySubmitted as already:
         if already.same:
             return redirect(url_for(".done", slug=visit.slug))
         abort(409, _("This response was already submitted, with other answers. It cannot be changed now."))
+    if plugins.hook().page_saved.get_hookimpls():
+        plugins.call_safely("page_saved", session, response, questionnaire=visit.questionnaire, page=page)
     if action == "save_later" and visit.questionnaire.setting("allow_resume"):
         return _resume_link(visit, submission_id)
     if target_page is None:
@@ -290,7 +292,7 @@ def _submit(visit: Visit, submission_id: str):
     if outcome is None:
         return redirect(url_for(".welcome", slug=visit.slug))
     if outcome.first_time:
-        plugins.notify_response_completed(session, outcome.response, visit.questionnaire)
+        plugins.call_safely("response_completed", session, outcome.response, questionnaire=visit.questionnaire)
     return redirect(url_for(".done", slug=visit.slug, receipt=submission_id))
 
 
