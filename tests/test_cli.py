@@ -93,3 +93,11 @@ def test_setup_creates_one_admin_and_loads_every_example(app, runner):
         assert session.execute(select(func.count()).select_from(User)).scalar_one() == 1
         slugs = set(session.execute(select(Survey.slug).where(Survey.status == SurveyStatus.OPEN)).scalars())
     assert slugs == {json.loads(path.read_text("utf-8"))["id"] for path in examples}
+
+
+def test_every_example_questionnaire_validates(runner):
+    examples = sorted(str(path) for path in Path(__file__).resolve().parent.parent.glob("questionnaires/*.json"))
+    assert len(examples) == 5
+    result = runner("validate", *examples)
+    assert result.exit_code == 0, result.output
+    assert result.output.count(": ok") == 5

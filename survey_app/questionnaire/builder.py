@@ -4,6 +4,7 @@ defaults and piping."""
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -26,6 +27,8 @@ TEXT_KEYS = frozenset({
     "title", "description", "thank_you", "label", "hint", "required_message", "pattern_message",
     "message", "min_label", "max_label", "entry_label", "other", "unit",
 })
+_IDENTIFIER = re.compile(r"[a-z][a-z0-9_]{0,62}")
+_CHOICE_VALUE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 #: Keys of a question that are not type-specific options.
 _COMMON_KEYS = frozenset({
     "id", "type", "label", "hint", "required", "required_message", "show_if", "default", "choices",
@@ -99,6 +102,8 @@ class _Builder:
         return questionnaire
 
     def _claim_id(self, identifier: str, path: str) -> None:
+        if not _IDENTIFIER.fullmatch(identifier):  # the schema's "$" also lets a final newline through
+            self.problem(path + "/id", f"{identifier!r} is not an id: a lowercase letter, then lowercase letters, digits or _")
         if identifier in self.ids:
             self.problem(path + "/id", f"the id '{identifier}' is already used at {self.ids[identifier]}")
             self.duplicate_ids = True
@@ -164,6 +169,8 @@ class _Builder:
                 return ()
             choices = lists[choices]
         result = self._choice_tuple(choices, path + "/choices")
+        if raw["type"] != "multiple_choice" and any(choice.exclusive for choice in result):
+            self.problem(path + "/choices", "'exclusive' choices only make sense in a multiple_choice question")
         if raw.get("other") is not None and any(choice.value == OTHER_VALUE for choice in result):
             self.problem(path + "/choices", "'other' is reserved for the 'other' option; rename that choice")
         return result
@@ -174,6 +181,8 @@ class _Builder:
     def _choice_tuple(self, raw_choices: list[dict[str, Any]], path: str) -> tuple[Choice, ...]:
         seen: set[str] = set()
         for index, choice in enumerate(raw_choices):
+            if not _CHOICE_VALUE.fullmatch(choice["value"]):
+                self.problem(f"{path}/{index}/value", f"{choice['value']!r} is not a choice value: letters, digits, _ . or -")
             if choice["value"] in seen:
                 self.problem(f"{path}/{index}/value", f"duplicate choice value '{choice['value']}'")
             seen.add(choice["value"])
