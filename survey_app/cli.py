@@ -150,6 +150,26 @@ def serve(info: ScriptInfo, host: str, port: int) -> None:
     run_simple(host, port, info.load_app(), use_reloader=False, use_debugger=False, threaded=True)
 
 
+@click.command("access-codes")
+@click.argument("slug")
+@click.option("--count", default=10, show_default=True, type=click.IntRange(1, 100_000))
+@with_appcontext
+def access_codes_command(slug: str, count: int) -> None:
+    """Close a survey to invited respondents and print COUNT new one-time codes (shown only now)."""
+    from survey_app.models import Survey
+    from survey_app.respondent.access_codes import generate_codes
+
+    session = db.session()
+    db.begin_write(session)
+    survey = session.execute(select(Survey).where(Survey.slug == slug)).scalar_one_or_none()
+    if survey is None:
+        raise click.UsageError(f"there is no survey '{slug}'")
+    survey.requires_access_code = True
+    codes = generate_codes(session, survey, count)
+    session.commit()
+    click.echo("\n".join(codes))
+
+
 @click.command("plugins")
 @with_appcontext
 def plugins_command() -> None:
@@ -160,7 +180,7 @@ def plugins_command() -> None:
         click.echo(f"  hooks: {', '.join(info.hooks) or '-'}")
 
 
-CORE_COMMANDS = (db_group, create_user, validate, import_command, setup, serve, plugins_command)
+CORE_COMMANDS = (db_group, create_user, validate, import_command, setup, serve, plugins_command, access_codes_command)
 
 
 def build_cli(app: Flask | None = None) -> click.Group:

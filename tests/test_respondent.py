@@ -267,3 +267,33 @@ def test_values_not_among_the_choices_are_refused(client, survey):
     respondent.open("first")
     response = respondent.post("first", {**FIRST, "gender": "robot"})
     assert response.status_code == 422 and "Choose one of the options" in respondent.html
+
+
+def _enter_code(client, survey: str, code: str):
+    page = client.get(f"/s/{survey}/code").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    return client.post(f"/s/{survey}/code", data={"csrf_token": token, "code": code})
+
+
+def test_a_closed_survey_takes_each_access_code_once(app, client, runner, survey):
+    result = runner("access-codes", survey, "--count", "2")
+    first_code, second_code = result.output.split()
+    assert re.fullmatch(r"[2-9A-Z]{5}-[2-9A-Z]{5}", first_code)
+    assert client.get(f"/s/{survey}/p/first").headers["Location"].endswith(f"/s/{survey}/code")
+    assert _enter_code(client, survey, "AAAAA-BBBBB").status_code == 422
+    assert _enter_code(client, survey, first_code.lower().replace("-", " ")).status_code == 302
+    respondent = Respondent(client, survey)
+    respondent.open("first")
+    respondent.post("first", FIRST)
+    # The same code resumes the same response from another browser...
+    phone = app.test_client()
+    assert _enter_code(phone, survey, first_code).status_code == 302
+    assert "Continue where you left off" in phone.get(f"/s/{survey}").get_data(as_text=True)
+    for page, answers in (("second", SECOND), ("third", THIRD)):
+        respondent.open(page)
+        respondent.post(page, answers)
+    assert "/done" in respondent.submit().headers["Location"]
+    # ...and once the response is submitted, the code is spent.
+    assert _enter_code(app.test_client(), survey, first_code).status_code == 422
+    assert _enter_code(app.test_client(), survey, second_code).status_code == 302
+    assert len(stored(app)) == 1

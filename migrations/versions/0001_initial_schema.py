@@ -40,6 +40,7 @@ def upgrade() -> None:
     sa.Column('title', sa.String(length=500), nullable=False),
     sa.Column('owner_id', sa.Integer(), nullable=False),
     sa.Column('status', sa.Enum('draft', 'open', 'closed', 'archived', name='surveystatus', native_enum=False, length=20), nullable=False),
+    sa.Column('requires_access_code', sa.Boolean(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['owner_id'], ['users.id'], name=op.f('fk_surveys_owner_id_users')),
@@ -134,9 +135,41 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_plugin_failures'))
     )
     op.create_index(op.f('ix_plugin_failures_survey_id'), 'plugin_failures', ['survey_id'], unique=False)
+    op.create_table('access_codes',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('survey_id', sa.Integer(), nullable=False),
+    sa.Column('code_hash', sa.String(length=64), nullable=False),
+    sa.Column('submission_id', sa.String(length=64), nullable=True),
+    sa.Column('used_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['survey_id'], ['surveys.id'], name=op.f('fk_access_codes_survey_id_surveys'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_access_codes')),
+    sa.UniqueConstraint('survey_id', 'code_hash', name=op.f('uq_access_codes_survey_id_code_hash'))
+    )
+    op.create_table('jobs',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=64), nullable=False),
+    sa.Column('survey_id', sa.Integer(), nullable=True),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('params', sa.JSON(), nullable=False),
+    sa.Column('status', sa.Enum('queued', 'running', 'done', 'failed', name='jobstatus', native_enum=False, length=20), nullable=False),
+    sa.Column('done', sa.Integer(), nullable=False),
+    sa.Column('total', sa.Integer(), nullable=False),
+    sa.Column('result_path', sa.String(length=500), nullable=True),
+    sa.Column('error', sa.Text(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_jobs_created_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['survey_id'], ['surveys.id'], name=op.f('fk_jobs_survey_id_surveys'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_jobs'))
+    )
+    op.create_index(op.f('ix_jobs_survey_id'), 'jobs', ['survey_id'], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index(op.f('ix_jobs_survey_id'), table_name='jobs')
+    op.drop_table('jobs')
+    op.drop_table('access_codes')
     op.drop_index(op.f('ix_plugin_failures_survey_id'), table_name='plugin_failures')
     op.drop_table('plugin_failures')
     op.drop_index('ix_response_metrics_survey_plugin_name', table_name='response_metrics')

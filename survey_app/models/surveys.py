@@ -43,6 +43,8 @@ class Survey(Base):
     title: Mapped[str] = mapped_column(String(500))
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     status: Mapped[SurveyStatus] = mapped_column(_enum(SurveyStatus), default=SurveyStatus.DRAFT)
+    # Closed surveys: only people given a one-time access code may answer.
+    requires_access_code: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
@@ -90,3 +92,21 @@ class QuestionnaireVersion(Base):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
     survey: Mapped[Survey] = relationship(back_populates="versions")
+
+
+class AccessCode(Base):
+    """A one-time code inviting one respondent to a closed survey (only its hash is kept).
+
+    The code starts one response; until that response is submitted, the same code
+    resumes it (from any browser); afterwards it is spent.
+    """
+
+    __tablename__ = "access_codes"
+    __table_args__ = (UniqueConstraint("survey_id", "code_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    submission_id: Mapped[str | None] = mapped_column(String(64))
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

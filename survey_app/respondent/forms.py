@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     Field, FieldList, Form, FormField, HiddenField, RadioField, SelectChoice, SelectField, SelectMultipleField,
@@ -44,6 +45,13 @@ class ChoicesField(_Lenient, SelectMultipleField):
     """Several choices, as checkboxes."""
 
     option_widget = CheckboxInput()
+
+
+class CodeForm(FlaskForm):
+    """The one-time access code of a closed survey."""
+
+    code = StringField(_l("Access code"), render_kw={"autocomplete": "one-time-code", "autocapitalize": "characters",
+                                                     "spellcheck": "false", "maxlength": 40})
 
 
 class PageForm(FlaskForm):

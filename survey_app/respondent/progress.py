@@ -10,6 +10,7 @@ from survey_app.responses.logic import Resolution
 
 _SUBMISSIONS = "submissions"
 _LANGUAGES = "languages"
+_ACCESS = "access"
 
 
 def is_submission_id(text: str | None) -> bool:
@@ -66,3 +67,15 @@ def previous_page(resolution: Resolution, current: str) -> str | None:
     pages = resolution.visible_pages
     index = pages.index(current) if current in pages else len(pages)
     return pages[index - 1] if index > 0 else None
+
+
+def grant_access(slug: str, submission_id: str) -> None:
+    """Remember that this browser gave a valid access code, bound to ``submission_id``."""
+    session[_SUBMISSIONS] = {**session.get(_SUBMISSIONS, {}), slug: submission_id}
+    session[_ACCESS] = {**session.get(_ACCESS, {}), slug: submission_id}
+
+
+def has_access(slug: str) -> bool:
+    """Whether this browser gave the access code of its current response."""
+    granted = session.get(_ACCESS, {}).get(slug)
+    return granted is not None and granted == session.get(_SUBMISSIONS, {}).get(slug)

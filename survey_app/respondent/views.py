@@ -4,16 +4,17 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 
 from flask import Blueprint, abort, g, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from survey_app import db, plugins
+from survey_app import db, plugins, throttle
 from survey_app.models import Response, ResponseStatus, Survey, SurveyStatus
 from survey_app.questionnaire.model import Page, Questionnaire
-from survey_app.respondent import progress
-from survey_app.respondent.forms import Unparsable, anchor, answers_from, form_data, page_form
+from survey_app.respondent import access_codes, progress
+from survey_app.respondent.forms import CodeForm, Unparsable, anchor, answers_from, form_data, page_form
 from survey_app.respondent.page_logic import logic_payload
 from survey_app.respondent.wording import Wording
 from survey_app.responses.logic import expression_values, resolve
@@ -41,8 +42,9 @@ class Visit:
         return Wording(self.questionnaire, self.language, answers)
 
 
-def _visit(slug: str) -> Visit:
-    """The open survey ``slug``; a friendly page (not an error) when it is not open."""
+def _visit(slug: str, *, check_code: bool = True) -> Visit:
+    """The open survey ``slug``; a friendly page (not an error) when it is not open, and
+    the access-code page when the survey is closed to people without one."""
     survey = db.session().execute(select(Survey).where(Survey.slug == slug)).scalar_one_or_none()
     if survey is None or survey.latest_version is None:
         abort(404)
@@ -51,6 +53,8 @@ def _visit(slug: str) -> Visit:
     g.interface_language = visit.language
     if survey.status is not SurveyStatus.OPEN:
         abort(_unavailable(visit))
+    if check_code and survey.requires_access_code and not progress.has_access(slug):
+        abort(redirect(url_for(".access_code", slug=slug)))
     return visit
 
 
@@ -292,6 +296,8 @@ def _submit(visit: Visit, submission_id: str):
     if outcome is None:
         return redirect(url_for(".welcome", slug=visit.slug))
     if outcome.first_time:
+        if visit.survey.requires_access_code:
+            access_codes.spend(session, visit.survey, submission_id)
         plugins.call_safely("response_completed", session, outcome.response, questionnaire=visit.questionnaire)
     return redirect(url_for(".done", slug=visit.slug, receipt=submission_id))
 
@@ -311,6 +317,31 @@ def done(slug: str):
         for snippet in found or ()]
     return render_template("respondent/done.html", visit=visit, wording=visit.wording(_answers(response)),
                            receipt=submission_id[:8].upper(), snippets=snippets)
+
+
+@blueprint.route("/<slug>/code", methods=["GET", "POST"])
+def access_code(slug: str):
+    """Ask for the one-time access code of a closed survey."""
+    visit = _visit(slug, check_code=False)
+    error = None
+    if request.method == "POST":
+        form = CodeForm()
+        if not form.validate():
+            abort(400)
+        if not throttle.hit(f"access-code:{request.remote_addr}", 20, timedelta(minutes=15)):
+            abort(429, _("Too many attempts. Wait 15 minutes and try again."))
+        session = db.session()
+        db.begin_write(session)
+        row = access_codes.redeem(session, visit.survey, form.code.data or "", progress.submission_id(slug))
+        if row is not None:
+            submission_id = row.submission_id
+            session.commit()
+            progress.grant_access(slug, submission_id)
+            return redirect(url_for(".welcome", slug=slug))
+        session.rollback()
+        error = _("This code is not valid, or it has already been used.")
+    return render_template("respondent/code.html", visit=visit, wording=visit.wording({}), form=CodeForm(),
+                           error=error), (422 if error else 200)
 
 
 def _resume_link(visit: Visit, submission_id: str):

@@ -33,8 +33,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import (Alias, ColumnElement, CompoundSelect, FromClause, Select, Subquery, and_, case, distinct, exists,
-                        func, null, select, union_all)
+from sqlalchemy import (Alias, ColumnElement, CompoundSelect, FromClause, Select, Subquery, and_, case, cast, distinct,
+                        exists, func, null, select, union_all)
 from sqlalchemy.orm import Session
 
 from survey_app.models import Answer, QuestionnaireVersion, Response, ResponseStatus
@@ -219,7 +219,7 @@ def _answered_parts(answer: Alias, survey_id: int, source: FromClause, questions
     for ids, count in ((several, func.count(distinct(answer.c.response_id))), (single, func.count())):
         if ids:
             parts.append(
-                select(answer.c.question_id, null().label("item"), null().label("code"), null().label("number"),
+                select(answer.c.question_id, _or_null(None, "item"), _or_null(None, "code"), _or_null(None, "number"),
                        *columns, count.label("n"))
                 .select_from(source)
                 .where(answer.c.survey_id == survey_id, answer.c.question_id.in_(ids))
@@ -228,7 +228,8 @@ def _answered_parts(answer: Alias, survey_id: int, source: FromClause, questions
 
 
 def _or_null(column, name: str):
-    return (column if column is not None else null()).label(name)
+    """``column``, or a NULL of the matching type (PostgreSQL types UNION columns from the first SELECT)."""
+    return (column if column is not None else cast(null(), Answer.__table__.c[name].type)).label(name)
 
 
 def numeric_summaries(session: Session, survey_id: int, responses: Subquery,
