@@ -1,7 +1,7 @@
 """Flask extensions: login sessions, CSRF protection, interface translations."""
 from __future__ import annotations
 
-from flask import Flask, g, request, session
+from flask import Flask, g, has_request_context, request, session
 from flask_babel import Babel, get_locale
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
@@ -43,6 +43,8 @@ def select_interface_language() -> str:
     from flask import current_app
 
     languages = current_app.config["INTERFACE_LANGUAGES"]
+    if not has_request_context():  # the command line, background jobs
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     chosen = g.get("interface_language") or request.args.get("lang") or session.get("lang")
     if chosen in languages:
         return chosen

@@ -32,7 +32,7 @@ from survey_app.models import Response, ResponseMetric, ResponseStatus, Survey
 from survey_app.questionnaire import Problem, QuestionnaireInvalid, load_questionnaire
 from survey_app.surveys import import_survey
 from survey_plugins.scoring import config as scoring_config
-from survey_plugins.scoring.compute import score_answers
+from survey_plugins.scoring.compute import band_of, score_answers
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -152,6 +152,16 @@ BOUNDARIES = {"scores": [{"id": "share", "items": [{"question": "staff", "ranges
 ])
 def test_bands_at_their_boundaries(staff, percent, band):
     assert scores({"staff": staff}, document(**BOUNDARIES))["share"] == (staff if percent else 0, 10000, percent, band, 0)
+
+
+def test_a_percent_in_a_gap_between_bands_takes_the_nearest_band():
+    gapped = {"scores": [{"id": "gapped", "items": [{"question": "budget", "points": {"yes": 1}}], "bands": [
+        {"min": 0, "max": 39.994, "label": "low"}, {"min": 40.004, "max": 100, "label": "high"}]}]}
+    questionnaire = load_questionnaire(document(**gapped))
+    assert scoring_config.find_problems(questionnaire) == []  # a gap of 0.01 is allowed
+    bands = scoring_config.load_config(questionnaire).scores[0].bands
+    # 40.0 is 0.006 above "low" and 0.004 below "high"; 39.99 is inside "low"
+    assert (band_of(bands, 39.99), band_of(bands, 40.0), band_of(bands, 39.998), band_of(bands, None)) == (0, 1, 0, None)
 
 
 def test_answers_of_the_wrong_type_score_zero():

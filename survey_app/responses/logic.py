@@ -85,7 +85,7 @@ def _keep(question: Question, answers: Answers, kept: dict[str, Any], values: di
         values.pop(question.id, None)
         return
     kept[question.id] = values[question.id] = value
-    if question.type == "matrix":
+    if question.type == "matrix" and isinstance(value, dict):
         values.update({f"{question.id}.{row}": cell for row, cell in value.items()})
     other = answers.get(other_key(question.id))
     if other and _chose_other(value):
