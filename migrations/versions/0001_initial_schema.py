@@ -41,6 +41,7 @@ def upgrade() -> None:
     sa.Column('owner_id', sa.Integer(), nullable=False),
     sa.Column('status', sa.Enum('draft', 'open', 'closed', 'archived', name='surveystatus', native_enum=False, length=20), nullable=False),
     sa.Column('requires_access_code', sa.Boolean(), nullable=False),
+    sa.Column('draft_definition', sa.Text(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['owner_id'], ['users.id'], name=op.f('fk_surveys_owner_id_users')),

@@ -45,6 +45,8 @@ class Survey(Base):
     status: Mapped[SurveyStatus] = mapped_column(_enum(SurveyStatus), default=SurveyStatus.DRAFT)
     # Closed surveys: only people given a one-time access code may answer.
     requires_access_code: Mapped[bool] = mapped_column(default=False)
+    # The researcher's working copy: JSON text, possibly invalid, never shown to respondents.
+    draft_definition: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
