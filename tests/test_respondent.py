@@ -297,3 +297,19 @@ def test_a_closed_survey_takes_each_access_code_once(app, client, runner, survey
     assert _enter_code(app.test_client(), survey, first_code).status_code == 422
     assert _enter_code(app.test_client(), survey, second_code).status_code == 302
     assert len(stored(app)) == 1
+
+
+def test_going_back_keeps_what_can_be_read_and_drops_what_cannot(app, client, survey):
+    respondent = Respondent(client, survey)
+    for page, answers in (("first", FIRST), ("second", SECOND)):
+        respondent.open(page)
+        respondent.post(page, answers)
+    respondent.open("third")
+    respondent.post("third", THIRD, action="add:incidents")
+    response = respondent.post("third", {"candidates": "seven", "winners": "2", "incidents.0.kind": "fraud",
+                                         "incidents.0.details": "x"}, action="back")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/p/second")
+    [stored_response] = stored(app)
+    answers = stored_response.data["answers"]
+    assert "candidates" not in answers and answers["winners"] == 2
+    assert answers["incidents"] == [{"kind": "fraud", "details": "x"}]

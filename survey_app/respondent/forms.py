@@ -22,6 +22,7 @@ from wtforms.widgets import CheckboxInput
 from survey_app.questionnaire.model import YES_NO_VALUES, Question
 from survey_app.respondent.wording import Wording
 from survey_app.responses.logic import other_key
+from survey_app.responses.validation import Unparsable
 
 OTHER_SUFFIX = "__other"
 
@@ -150,13 +151,6 @@ def anchor(field: Field) -> str:
     if isinstance(field, (ChoiceField, ChoicesField)):
         return f"{field.id}-0"
     return field.id
-
-
-class Unparsable:
-    """What was typed where a number or a date was expected, kept to show it again."""
-
-    def __init__(self, text: str, code: str):
-        self.text, self.code = text, code
 
 
 def answers_from(form: Form, questions: tuple[Question, ...]) -> dict[str, Any]:

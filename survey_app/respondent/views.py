@@ -14,13 +14,13 @@ from survey_app import db, plugins, throttle
 from survey_app.models import Response, ResponseStatus, Survey, SurveyStatus
 from survey_app.questionnaire.model import Page, Questionnaire
 from survey_app.respondent import access_codes, progress
-from survey_app.respondent.forms import CodeForm, Unparsable, anchor, answers_from, form_data, page_form
+from survey_app.respondent.forms import CodeForm, answers_from, form_data, page_form
+from survey_app.respondent.page_checks import FieldError, check_page
 from survey_app.respondent.page_logic import logic_payload
 from survey_app.respondent.wording import Wording
-from survey_app.responses.logic import expression_values, resolve
+from survey_app.responses.logic import resolve
 from survey_app.responses.storage import AlreadySubmitted, Incomplete, save_page, submit
-from survey_app.responses.validation import question_issue
-from survey_app.questionnaire.values import Issue
+from survey_app.responses.validation import without_unparsable
 from survey_app.surveys import questionnaire_of
 
 blueprint = Blueprint("respondent", __name__, url_prefix="/s")
@@ -115,7 +115,7 @@ def page(slug: str, page_id: str):
                      data=form_data(questions, stored), submission_id=submission_id)
     errors: list[FieldError] = []
     if request.method == "GET" and request.args.get("check"):  # sent back by the final submit
-        errors = _check_page(visit, page, form, stored, stored)
+        errors = check_page(visit.questionnaire, visit.language, page, form, stored, stored)
     if request.method == "POST":
         if not form.validate():  # the CSRF token and the shape of the posted data
             abort(400)
@@ -124,7 +124,7 @@ def page(slug: str, page_id: str):
             _change_entries(form, action)
         else:
             answers = answers_from(form, questions)
-            errors = _check_page(visit, page, form, stored, answers)
+            errors = check_page(visit.questionnaire, visit.language, page, form, stored, answers)
             if not errors or action in ("back", "save_later"):
                 return _save_and_move(visit, page, submission_id, stored, answers, errors, action)
     return render_template(
@@ -163,69 +163,11 @@ def _change_entries(form, action: str) -> None:
             entries.append_entry(data)
 
 
-@dataclass(frozen=True)
-class FieldError:
-    """A message for one field: shown next to it and, linked to ``anchor``, in the summary."""
-
-    field_id: str
-    anchor: str
-    message: str
-    question_label: str
-
-    @property
-    def summary(self) -> str:
-        """The line in the error summary: which question, and what is wrong."""
-        return f"{self.question_label}: {self.message}"
-
-
-def _check_page(visit: Visit, page: Page, form, stored: dict, answers: dict) -> list[FieldError]:
-    """Check every shown question of the page (and each repeat entry)."""
-    merged = resolve(visit.questionnaire, {**stored, **answers})
-    values = expression_values(merged.answers, visit.questionnaire)
-    wording = visit.wording(merged.answers)
-    errors = []
-    for question in page.questions:
-        if question.id not in merged.visible_questions or not question.takes_answer:
-            continue
-        issue = _issue(question, answers, values)
-        if issue is not None:
-            field = form[question.id]
-            errors.append(FieldError(field.id, anchor(field), wording.issue(question, issue), wording(question.label)))
-        if question.type == "repeat":
-            errors.extend(_entry_errors(visit, question, form[question.id], answers.get(question.id) or [], values))
-    return errors
-
-
-def _issue(question, answers: dict, values: dict) -> Issue | None:
-    value = answers.get(question.id)
-    if isinstance(value, Unparsable):
-        return Issue(value.code)
-    return question_issue(question, answers, values)
-
-
-def _entry_errors(visit: Visit, group, field_list, entries: list[dict], outer: dict) -> list[FieldError]:
-    from survey_app.questionnaire.expressions import evaluate, truthy
-
-    errors = []
-    for number, (entry_form, entry) in enumerate(zip(field_list.entries, entries), start=1):
-        values = {**outer, **{k: v for k, v in entry.items() if not isinstance(v, Unparsable)}}
-        wording = visit.wording({}).for_entry(number)
-        for child in group.questions:
-            if not child.takes_answer or (child.show_if is not None and not truthy(evaluate(child.show_if, values))):
-                continue
-            issue = _issue(child, entry, values)
-            if issue is not None:
-                field = entry_form.form[child.id]
-                entry = wording(group.options.get("entry_label")) or str(number)
-                errors.append(FieldError(field.id, anchor(field), wording.issue(child, issue), f"{entry}, {wording(child.label)}"))
-    return errors
-
-
 def _save_and_move(visit: Visit, page: Page, submission_id: str, stored: dict, answers: dict,
                    errors: list, action: str):
     """Save the page's acceptable answers and go on (or back)."""
-    if errors:  # going back or saving for later: keep what is acceptable, drop the rest
-        answers = {key: value for key, value in answers.items() if not isinstance(value, Unparsable)}
+    if errors:  # going back or saving for later: keep what could be read (the final submit checks it all)
+        answers = without_unparsable(answers)
     resolution = resolve(visit.questionnaire, {**stored, **answers})
     if action == "back":
         target_page = progress.previous_page(resolution, page.id) or page.id

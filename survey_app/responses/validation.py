@@ -12,6 +12,26 @@ from survey_app.questionnaire.values import Issue, check_answer
 from survey_app.responses.logic import Answers, expression_values, other_key, resolve
 
 
+class Unparsable:
+    """What a respondent typed where a number, a date or a ranking was expected,
+    kept so the page can show it again with the reason (an issue ``code``)."""
+
+    def __init__(self, text: str, code: str):
+        self.text, self.code = text, code
+
+
+def without_unparsable(answers: Mapping[str, Any]) -> dict[str, Any]:
+    """``answers`` without what could not be read (inside repeat entries too), for saving."""
+    kept = {}
+    for name, value in answers.items():
+        if isinstance(value, Unparsable):
+            continue
+        if isinstance(value, list) and value and isinstance(value[0], dict):
+            value = [without_unparsable(entry) for entry in value]
+        kept[name] = value
+    return kept
+
+
 def is_empty(value: Any) -> bool:
     """Whether ``value`` counts as no answer."""
     return value is None or value == "" or value == [] or value == {}
@@ -26,6 +46,8 @@ def question_issue(question: Question, answers: Answers, values: Mapping[str, An
     if not question.takes_answer:
         return None
     value = answers.get(question.id)
+    if isinstance(value, Unparsable):
+        return Issue(value.code)
     if is_empty(value):
         if question.required or (question.type == "repeat" and question.options.get("min_count", 0) > 0):
             return Issue("required") if question.type != "repeat" else Issue("too_few_entries", {"min": question.options["min_count"]})
@@ -74,10 +96,16 @@ def _problems(questionnaire: Questionnaire, answers: Answers, shown: frozenset[s
 
 def _entry_problems(group: Question, entries: list[dict[str, Any]], outer: Mapping[str, Any]) -> Iterator[AnswerProblem]:
     for number, entry in enumerate(entries, start=1):
-        values = {**outer, **entry}
-        for child in group.questions:
-            if child.show_if is not None and not truthy(evaluate(child.show_if, values)):
-                continue
-            issue = question_issue(child, entry, values)
-            if issue is not None:
-                yield AnswerProblem(group.page_id, child.id, number, issue)
+        for child, issue in entry_issues(group, entry, outer):
+            yield AnswerProblem(group.page_id, child.id, number, issue)
+
+
+def entry_issues(group: Question, entry: Mapping[str, Any], outer: Mapping[str, Any]) -> Iterator[tuple[Question, Issue]]:
+    """The problems of one repeat entry: each shown child question with its issue."""
+    values = {**outer, **{name: value for name, value in entry.items() if not isinstance(value, Unparsable)}}
+    for child in group.questions:
+        if child.show_if is not None and not truthy(evaluate(child.show_if, values)):
+            continue
+        issue = question_issue(child, entry, values)
+        if issue is not None:
+            yield child, issue
