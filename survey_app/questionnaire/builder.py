@@ -27,6 +27,9 @@ TEXT_KEYS = frozenset({
     "title", "description", "thank_you", "label", "hint", "required_message", "pattern_message",
     "message", "min_label", "max_label", "entry_label", "other", "unit",
 })
+#: All expressions of a questionnaire together: enough for thousands of rules, and a
+#: bound on the time checking them takes.
+MAX_EXPRESSION_CHARACTERS = 100_000
 _IDENTIFIER = re.compile(r"[a-z][a-z0-9_]{0,62}")
 _CHOICE_VALUE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 #: Keys of a question that are not type-specific options.
@@ -79,6 +82,8 @@ class _Builder:
         self.languages = tuple(document["languages"])
         self.ids: dict[str, str] = {}  # id -> path where first defined
         self.duplicate_ids = False
+        self.expression_characters = 0
+        self.expressions_too_long = False
 
     def problem(self, path: str, message: str) -> None:
         self.problems.append(Problem(path, message))
@@ -112,6 +117,13 @@ class _Builder:
 
     def _expression(self, source: str | None, path: str) -> Expression | None:
         if source is None:
+            return None
+        self.expression_characters += len(source)
+        if self.expression_characters > MAX_EXPRESSION_CHARACTERS:
+            if not self.expressions_too_long:
+                self.problem(path, f"the questionnaire's expressions are longer than {MAX_EXPRESSION_CHARACTERS:,} "
+                                   "characters in all; simplify them (e.g. with calculated values)")
+                self.expressions_too_long = True
             return None
         try:
             return parse_expression(source)

@@ -8,7 +8,8 @@ its own page or before, and a label may pipe answers from earlier pages only.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterator
+from collections import ChainMap
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from survey_app.questionnaire.errors import Problem
@@ -44,7 +45,7 @@ def check_logic(questionnaire: Questionnaire) -> list[Problem]:
     """Every problem with the questionnaire's expressions and piping."""
     positions = _positions(questionnaire)
     problems: list[Problem] = []
-    types = _answer_types(questionnaire)
+    scopes = _Scopes(questionnaire)
     sites = list(_sites(questionnaire, positions))
     cyclic = _cycle_problems(sites, questionnaire)
     problems.extend(cyclic)
@@ -52,12 +53,11 @@ def check_logic(questionnaire: Questionnaire) -> list[Problem]:
     for site in sites:
         if site.path in in_cycle:
             continue
-        problem = _site_problem(site, questionnaire, types, positions)
+        problem = _site_problem(site, questionnaire, scopes, positions)
         if problem is not None:
             problems.append(problem)
         elif site.kind == "calculation":
-            owner = questionnaire.questions[site.owner]
-            types[site.owner] = check_types(site.expression, _scope(types, questionnaire, owner.repeat_id))
+            scopes.learn(site.owner, site.repeat_id, check_types(site.expression, scopes.visible_from(site.repeat_id)))
     problems.extend(_piping_problems(questionnaire, positions))
     return problems
 
@@ -72,32 +72,34 @@ def _positions(questionnaire: Questionnaire) -> dict[str, Position]:
     return positions
 
 
-def _answer_types(questionnaire: Questionnaire) -> dict[str, ValueType]:
-    types: dict[str, ValueType] = {}
-    for question in questionnaire.all_questions():
-        if question.type == "matrix":
-            types.update({f"{question.id}.{row.value}": ValueType.STRING for row in question.rows})
-        elif question.type in ANSWER_TYPES:
-            types[question.id] = ANSWER_TYPES[question.type]
-    return types
+class _Scopes:
+    """The type of every name an expression may use: top-level answers everywhere,
+    a repeat group's own answers only inside that group."""
 
+    def __init__(self, questionnaire: Questionnaire):
+        self.top: dict[str, ValueType] = {}
+        self.groups: dict[str, dict[str, ValueType]] = {}
+        for question in questionnaire.all_questions():
+            names = self.groups.setdefault(question.repeat_id, {}) if question.repeat_id else self.top
+            if question.type == "matrix":
+                names.update({f"{question.id}.{row.value}": ValueType.STRING for row in question.rows})
+            elif question.type in ANSWER_TYPES:
+                names[question.id] = ANSWER_TYPES[question.type]
 
-def _scope(types: dict[str, ValueType], questionnaire: Questionnaire, repeat_id: str | None) -> dict[str, ValueType]:
-    """The names an expression may use: top-level answers, plus its own repeat group's."""
-    def visible(name: str) -> bool:
-        question = questionnaire.questions[name.split(".")[0]]
-        return question.repeat_id is None or question.repeat_id == repeat_id
+    def visible_from(self, repeat_id: str | None) -> Mapping[str, ValueType]:
+        """The names visible to an expression inside ``repeat_id`` (None: outside any group)."""
+        return ChainMap(self.groups.get(repeat_id, {}), self.top) if repeat_id else self.top
 
-    return {name: value_type for name, value_type in types.items() if visible(name)}
+    def learn(self, name: str, repeat_id: str | None, value_type: ValueType) -> None:
+        """Record the type a calculation turned out to have."""
+        (self.groups[repeat_id] if repeat_id else self.top)[name] = value_type
 
 
 def _sites(questionnaire: Questionnaire, positions: dict[str, Position]) -> Iterator[_Site]:
     for page_index, page in enumerate(questionnaire.pages):
         if page.show_if is not None:
             yield _Site(page.show_if, page.path + "/show_if", "page_show_if", (page_index, -1, -1), None, page.id)
-        for question in questionnaire.all_questions():
-            if question.page_id != page.id:
-                continue
+        for question in (q for top in page.questions for q in (top, *top.questions)):
             where = positions[question.id]
             if question.show_if is not None:
                 yield _Site(question.show_if, question.path + "/show_if", "show_if", where, question.repeat_id, question.id)
@@ -109,7 +111,7 @@ def _sites(questionnaire: Questionnaire, positions: dict[str, Position]) -> Iter
                                 "constraint", where, question.repeat_id, question.id)
 
 
-def _site_problem(site: _Site, questionnaire: Questionnaire, types: dict[str, ValueType],
+def _site_problem(site: _Site, questionnaire: Questionnaire, scopes: _Scopes,
                   positions: dict[str, Position]) -> Problem | None:
     for name in sorted(site.expression.references):
         question = questionnaire.questions.get(name.split(".")[0])
@@ -117,7 +119,7 @@ def _site_problem(site: _Site, questionnaire: Questionnaire, types: dict[str, Va
             return Problem(site.path, f"'{name}' is inside the repeat group '{question.repeat_id}'; "
                                       f"outside it, use count({question.repeat_id})")
     try:
-        check_types(site.expression, _scope(types, questionnaire, site.repeat_id))
+        check_types(site.expression, scopes.visible_from(site.repeat_id))
     except ExpressionError as error:
         return Problem(site.path, str(error))
     for name in sorted(site.expression.references):
@@ -146,38 +148,81 @@ def _order_message(site: _Site, name: str) -> str:
 
 
 def _cycle_problems(sites: list[_Site], questionnaire: Questionnaire) -> list[Problem]:
-    """Circular references among show_if rules and calculations, each reported once,
-    at every expression that forms a link of the circle."""
+    """Circular references among show_if rules and calculations, each circle reported once,
+    at every expression that forms a link of it."""
     links: dict[str, dict[str, str]] = {}  # owner -> referenced id -> path of the expression
     for site in sites:
         if site.kind in ("show_if", "calculation"):
             for name in site.expression.references:
                 links.setdefault(site.owner, {}).setdefault(name.split(".")[0], site.path)
-    edges = {owner: set(targets) for owner, targets in links.items()}
-    problems, reported = [], set()
-    for start in edges:
-        cycle = _find_cycle(start, edges)
-        if cycle and frozenset(cycle) not in reported:
-            reported.add(frozenset(cycle))
-            chain = " -> ".join([*cycle, cycle[0]])
-            for node, following in zip(cycle, [*cycle[1:], cycle[0]]):
-                problems.append(Problem(links[node][following], f"circular reference: {chain}"))
+    problems = []
+    for component in _strongly_connected(links):
+        cycle = _cycle_within(component, links)
+        chain = " -> ".join([*cycle, cycle[0]])
+        for node, following in zip(cycle, [*cycle[1:], cycle[0]]):
+            problems.append(Problem(links[node][following], f"circular reference: {chain}"))
     return problems
 
 
-def _find_cycle(start: str, edges: dict[str, set[str]]) -> list[str] | None:
-    """A cycle through ``start`` (as a list of ids), found by depth-first search."""
-    stack: list[tuple[str, list[str]]] = [(start, [start])]
-    seen: set[str] = set()
-    while stack:
-        node, trail = stack.pop()
-        for target in sorted(edges.get(node, ())):
-            if target == start:
-                return trail
-            if target not in seen:
-                seen.add(target)
-                stack.append((target, [*trail, target]))
-    return None
+def _strongly_connected(links: dict[str, dict[str, str]]) -> list[set[str]]:
+    """The groups of ids that reach each other (Tarjan's algorithm, iterative): each
+    group of two or more, or one id that refers to itself, holds a cycle."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[set[str]] = []
+    for root in links:
+        if root in index:
+            continue
+        work = [(root, iter(sorted(links.get(root, {}))))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, targets = work[-1]
+            target = next(targets, None)
+            if target is None:
+                work.pop()
+                if work:
+                    low[work[-1][0]] = min(low[work[-1][0]], low[node])
+                if low[node] == index[node]:
+                    component = set()
+                    while True:
+                        member = stack.pop()
+                        on_stack.discard(member)
+                        component.add(member)
+                        if member == node:
+                            break
+                    if len(component) > 1 or node in links.get(node, {}):
+                        found.append(component)
+            elif target not in index:
+                index[target] = low[target] = len(index)
+                stack.append(target)
+                on_stack.add(target)
+                work.append((target, iter(sorted(links.get(target, {})))))
+            elif target in on_stack:
+                low[node] = min(low[node], index[target])
+    return found
+
+
+def _cycle_within(component: set[str], links: dict[str, dict[str, str]]) -> list[str]:
+    """One cycle through the group's first id, found by a depth-first walk inside the group."""
+    start = min(component)
+    if start in links.get(start, {}):
+        return [start]
+    trail, seen = [start], {start}
+    while trail:
+        node = trail[-1]
+        if len(trail) > 1 and start in links.get(node, {}):
+            return trail
+        following = next((t for t in sorted(links.get(node, {})) if t in component and t not in seen), None)
+        if following is None:
+            trail.pop()  # a dead end inside the group: step back
+        else:
+            trail.append(following)
+            seen.add(following)
+    raise AssertionError("a strongly connected group always holds a cycle")
 
 
 def _piping_problems(questionnaire: Questionnaire, positions: dict[str, Position]) -> Iterator[Problem]:
