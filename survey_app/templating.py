@@ -17,9 +17,16 @@ def paragraphs(text: str) -> Markup:
                            for block in blocks)
 
 
+def attributes(**given: object) -> dict[str, object]:
+    """HTML attributes for a WTForms field without the ones given as None
+    (WTForms would write them out as the text "None")."""
+    return {name: value for name, value in given.items() if value is not None}
+
+
 def init_app(app: Flask) -> None:
     """Register the filters and globals on ``app``."""
     app.jinja_env.trim_blocks = True  # smaller pages for slow connections
     app.jinja_env.lstrip_blocks = True
     app.jinja_env.filters["paragraphs"] = paragraphs
     app.jinja_env.globals["language_names"] = LANGUAGE_NAMES
+    app.jinja_env.globals["attributes"] = attributes

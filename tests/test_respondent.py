@@ -185,7 +185,7 @@ def test_reload_resumes_and_a_resume_link_works_in_another_browser(app, client, 
     link = re.search(r'readonly value="(http[^"]+)"', later.get_data(as_text=True)).group(1)
     other_browser = app.test_client()
     resumed = other_browser.get(link.replace("http://localhost", ""))
-    assert resumed.status_code == 302 and resumed.headers["Location"].endswith("/p/second")
+    assert resumed.status_code == 302 and resumed.headers["Location"].endswith("/p/second?lang=en")
     page = other_browser.get(resumed.headers["Location"]).get_data(as_text=True)
     [checked] = re.findall(r'<input[^>]*name="rating"[^>]*>', page) and [
         tag for tag in re.findall(r'<input[^>]*name="rating"[^>]*>', page) if "checked" in tag]

@@ -14,10 +14,9 @@ from survey_app.responses.logic import expression_values
 def logic_payload(questionnaire: Questionnaire, page: Page, answers: dict[str, Any]) -> dict[str, Any] | None:
     """Rules and types of the page's questions plus the earlier answers they may use;
     None when nothing on the page depends on anything."""
-    rules = {}
-    for question in page.questions:
-        if question.show_if is not None:
-            rules[question.id] = question.show_if.to_json()
+    # A list, in page order: later rules must see earlier questions hidden first,
+    # exactly as the server walks the page (a JSON object's keys would be sorted).
+    rules = [[question.id, question.show_if.to_json()] for question in page.questions if question.show_if is not None]
     if not rules:
         return None
     on_page = {question.id for question in page.questions}

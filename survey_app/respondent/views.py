@@ -308,4 +308,5 @@ def resume(slug: str, token: str):
     if response is None or response.status is ResponseStatus.COMPLETE:
         abort(404)
     progress.adopt_submission_id(slug, response.submission_id)
-    return redirect(url_for(".page", slug=slug, page_id=response.current_page or visit.questionnaire.pages[0].id))
+    return redirect(url_for(".page", slug=slug, page_id=response.current_page or visit.questionnaire.pages[0].id,
+                            lang=response.language))

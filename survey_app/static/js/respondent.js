@@ -1,8 +1,11 @@
-/* Live show/hide on a questionnaire page. The server sends the parsed rules as JSON
-   (#survey-logic); logic.js interprets them exactly as the server does. Without
-   JavaScript every question is shown and the server applies the same rules. */
+/* Questionnaire pages: focus the error summary, and live show/hide. The server sends
+   the parsed rules as JSON (#survey-logic), in page order; logic.js interprets them
+   exactly as the server does. Without JavaScript every question is shown and the
+   server applies the same rules. */
 (function () {
   "use strict";
+  var summary = document.getElementById("error-summary");
+  if (summary) summary.focus();
   var payload = document.getElementById("survey-logic");
   var form = document.querySelector("form.survey-page");
   if (!payload || !form || !window.SurveyLogic) return;
@@ -52,13 +55,22 @@
     return values;
   }
 
+  function forget(id, values) {
+    /* later rules see a hidden question as unanswered, matrix rows included */
+    delete values[id];
+    Object.keys(values).forEach(function (name) {
+      if (name.indexOf(id + ".") === 0) delete values[name];
+    });
+  }
+
   function update() {
     var values = currentValues();
-    Object.keys(logic.rules).forEach(function (id) {
-      var shown = window.SurveyLogic.truthy(window.SurveyLogic.evaluate(logic.rules[id], values));
+    logic.rules.forEach(function (rule) {
+      var id = rule[0];
+      var shown = window.SurveyLogic.truthy(window.SurveyLogic.evaluate(rule[1], values));
       var block = document.getElementById("question-" + id);
       if (block) block.hidden = !shown;
-      if (!shown) delete values[id];  /* later rules see a hidden question as unanswered */
+      if (!shown) forget(id, values);
     });
   }
 

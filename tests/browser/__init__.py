@@ -1,0 +1,1 @@
+"""Browser tests: respondents answer the example questionnaires in Debian's Chromium."""
