@@ -43,6 +43,7 @@ def load_config(instance_path: Path, overrides: Mapping[str, Any] | None) -> dic
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "WTF_CSRF_TIME_LIMIT": None,  # a respondent may take hours on one page
+        "WTF_I18N_ENABLED": False,  # WTForms' own messages are never shown: ours are translated
         "BABEL_DEFAULT_LOCALE": "ru",
         "INTERFACE_LANGUAGES": ("kk", "ru", "en"),
     }

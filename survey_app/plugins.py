@@ -114,9 +114,12 @@ def call_safely(hook_name: str, session: Session, response: Response, **argument
     rolled back and the failure recorded as a :class:`PluginFailure` that staff
     see on the survey's pages; the other plugins still run.
     """
+    implementations = getattr(hook(), hook_name).get_hookimpls()
+    if not implementations:
+        return
     arguments = {**arguments, "response": response, "session": session}
     db.begin_write(session)
-    for implementation in reversed(getattr(hook(), hook_name).get_hookimpls()):
+    for implementation in reversed(implementations):
         try:
             with session.begin_nested():
                 implementation.function(**{name: arguments[name] for name in implementation.argnames})

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 import json
-from functools import lru_cache
+from collections import OrderedDict
 
 from flask import Flask, current_app
 from sqlalchemy import select
@@ -60,11 +61,23 @@ def import_survey(session: Session, questionnaire: Questionnaire, owner: User, *
     return survey, publish(session, survey, questionnaire, owner)
 
 
-@lru_cache(maxsize=256)
-def _parse_version(sha256: str, definition: str) -> Questionnaire:
-    return load_questionnaire(definition, max_bytes=len(definition.encode("utf-8")) + 1)
+#: Loaded questionnaires by the hash of their JSON: versions never change, so this
+#: process-wide cache is always right, whichever app or database asks.
+_LOADED: OrderedDict[str, Questionnaire] = OrderedDict()
+_CACHE_SIZE = 256
+_LOADED_LOCK = threading.Lock()
 
 
 def questionnaire_of(version: QuestionnaireVersion) -> Questionnaire:
-    """The loaded questionnaire of a stored version (parsed once per process, by hash)."""
-    return _parse_version(version.sha256, version.definition)
+    """The loaded questionnaire of a stored version, parsed once per process; the
+    (deferred) JSON text is read from the database only on a cache miss."""
+    found = _LOADED.get(version.sha256)
+    if found is None:
+        definition = version.definition
+        found = load_questionnaire(definition, max_bytes=len(definition.encode("utf-8")) + 1)
+    with _LOADED_LOCK:  # threaded servers: keep the order and the size consistent
+        _LOADED[version.sha256] = found
+        _LOADED.move_to_end(version.sha256)
+        while len(_LOADED) > _CACHE_SIZE:
+            _LOADED.popitem(last=False)
+    return found

@@ -46,7 +46,7 @@ class Survey(Base):
     # Closed surveys: only people given a one-time access code may answer.
     requires_access_code: Mapped[bool] = mapped_column(default=False)
     # The researcher's working copy: JSON text, possibly invalid, never shown to respondents.
-    draft_definition: Mapped[str | None] = mapped_column(Text)
+    draft_definition: Mapped[str | None] = mapped_column(Text, deferred=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
@@ -88,7 +88,7 @@ class QuestionnaireVersion(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"))
     number: Mapped[int] = mapped_column(Integer)
-    definition: Mapped[str] = mapped_column(Text)
+    definition: Mapped[str] = mapped_column(Text, deferred=True)  # read only when not cached by hash
     sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

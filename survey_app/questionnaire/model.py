@@ -90,9 +90,12 @@ class Page:
     questions: tuple[Question, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Questionnaire:
-    """A whole questionnaire; ``document`` is the JSON it was built from."""
+    """A whole questionnaire; ``document`` is the JSON it was built from.
+
+    Compared and hashed by identity, so per-questionnaire caches can key on it.
+    """
 
     id: str
     version: str

@@ -8,18 +8,15 @@ rules the final submit and the loader use.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import (
-    Field, FieldList, Form, FormField, HiddenField, RadioField, SelectChoice, SelectField, SelectMultipleField,
-    StringField, TextAreaField,
-)
-from wtforms.widgets import CheckboxInput
+from wtforms import Field, FieldList, Form, FormField, HiddenField, StringField
 
-from survey_app.questionnaire.model import YES_NO_VALUES, Question
+from survey_app.questionnaire.model import Page, Question, Questionnaire
 from survey_app.respondent.wording import Wording
 from survey_app.responses.logic import other_key
 from survey_app.responses.validation import Unparsable
@@ -27,25 +24,11 @@ from survey_app.responses.validation import Unparsable
 OTHER_SUFFIX = "__other"
 
 
-class _Lenient:
-    """Choice fields that leave checking the value to the questionnaire's rules."""
+class ValuesField(Field):
+    """Several values under one name (checkboxes): the posted values, in order."""
 
-    def pre_validate(self, form) -> None:  # the value is checked by check_answer
-        pass
-
-
-class ChoiceField(_Lenient, RadioField):
-    """One choice, as radio buttons."""
-
-
-class DropdownField(_Lenient, SelectField):
-    """One choice, as a drop-down list."""
-
-
-class ChoicesField(_Lenient, SelectMultipleField):
-    """Several choices, as checkboxes."""
-
-    option_widget = CheckboxInput()
+    def process_formdata(self, valuelist: list[str]) -> None:
+        self.data = list(valuelist)
 
 
 class CodeForm(FlaskForm):
@@ -61,61 +44,57 @@ class PageForm(FlaskForm):
     submission_id = HiddenField()
 
 
-def _choices(question: Question, wording: Wording) -> list[SelectChoice]:
-    if question.type == "yes_no":
-        return [SelectChoice("yes", _("Yes")), SelectChoice("no", _("No"))]
-    if question.type == "rating":
-        low, high = question.options.get("min", 1), question.options.get("max", 5)
-        return [SelectChoice(str(point), str(point)) for point in range(low, high + 1)]
-    choices = [SelectChoice(choice.value, wording(choice.label)) for choice in question.choices]
-    if question.other is not None:
-        choices.append(SelectChoice("other", wording(question.other)))
-    return choices
-
-
-def _field(question: Question, wording: Wording):
-    """The unbound WTForms field for one question."""
-    label = wording(question.label)
+def _field(question: Question):
+    """The unbound WTForms field that reads one question's posted value(s)."""
     kind = question.type
-    if kind in ("single_choice", "yes_no", "rating"):
-        choices = _choices(question, wording)
-        if kind == "single_choice" and question.options.get("display") == "dropdown":
-            return DropdownField(label, choices=[SelectChoice("", _("Choose…")), *choices])
-        return ChoiceField(label, choices=choices)
     if kind == "multiple_choice":
-        return ChoicesField(label, choices=_choices(question, wording))
-    if kind == "long_text":
-        return TextAreaField(label)
+        return ValuesField()
     if kind == "matrix":
-        rows = {row.value: ChoiceField(wording(row.label), choices=_choices(question, wording))
-                for row in question.rows}
-        return FormField(type("MatrixForm", (Form,), rows), label=label, separator=".")
+        return FormField(type("MatrixForm", (Form,), {row.value: StringField() for row in question.rows}), separator=".")
     if kind == "ranking":
-        places = [SelectChoice("", "–")] + [SelectChoice(str(n), str(n)) for n in range(1, len(question.choices) + 1)]
-        ranks = {choice.value: DropdownField(wording(choice.label), choices=places)
-                 for choice in question.choices}
-        return FormField(type("RankingForm", (Form,), ranks), label=label, separator=".")
+        return FormField(type("RankingForm", (Form,), {c.value: StringField() for c in question.choices}), separator=".")
     if kind == "repeat":
-        entry = type("EntryForm", (Form,), _fields(question.questions, wording))
-        return FieldList(FormField(entry, separator="."), label=label, separator=".")
-    return StringField(label)  # text, email, integer, decimal, date: parsed in answers_from()
+        return FieldList(FormField(type("EntryForm", (Form,), _fields(question.questions)), separator="."), separator=".")
+    return StringField()  # one value: a choice, a text, a number or a date, read in answers_from()
 
 
-def _fields(questions: tuple[Question, ...], wording: Wording) -> dict[str, Any]:
+def _fields(questions: tuple[Question, ...]) -> dict[str, Any]:
     fields: dict[str, Any] = {}
     for question in questions:
         if not question.takes_answer:
             continue
-        fields[question.id] = _field(question, wording)
+        fields[question.id] = _field(question)
         if question.other is not None:
-            fields[question.id + OTHER_SUFFIX] = StringField(_("Please specify"))
+            fields[question.id + OTHER_SUFFIX] = StringField()
     return fields
 
 
-def page_form(questions: tuple[Question, ...], wording: Wording, formdata=None, **kwargs) -> PageForm:
-    """A bound form for ``questions``, from ``formdata`` (a POST) or initial data."""
-    form_class = type("QuestionsForm", (PageForm,), _fields(questions, wording))
-    return form_class(formdata=formdata, **kwargs)
+@lru_cache(maxsize=1024)
+def _form_class(questionnaire: Questionnaire, page_id: str) -> type[PageForm]:
+    """The form class of one page, built once per loaded questionnaire."""
+    page = questionnaire.page(page_id)
+    return type("QuestionsForm", (PageForm,), _fields(page.questions))
+
+
+def page_form(questionnaire: Questionnaire, page: Page, formdata=None, **kwargs) -> PageForm:
+    """A bound form for the page's questions, from ``formdata`` (a POST) or initial data.
+
+    The fields only read what was posted; labels and options are drawn by the
+    templates in the respondent's language.
+    """
+    return _form_class(questionnaire, page.id)(formdata=formdata, **kwargs)
+
+
+def options(question: Question, wording: Wording) -> list[tuple[str, str]]:
+    """The (value, label) pairs a choice-like question offers, in the respondent's language."""
+    if question.type == "yes_no":
+        return [("yes", _("Yes")), ("no", _("No"))]
+    if question.type == "rating":
+        return [(str(point), str(point)) for point in range(question.options.get("min", 1), question.options.get("max", 5) + 1)]
+    pairs = [(choice.value, wording(choice.label)) for choice in question.choices]
+    if question.other is not None:
+        pairs.append(("other", wording(question.other)))
+    return pairs
 
 
 def form_data(questions: tuple[Question, ...], answers: Mapping[str, Any]) -> dict[str, Any]:
@@ -142,15 +121,22 @@ def _number_text(value: float | int) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
-def anchor(field: Field) -> str:
+def anchor(question: Question, field: Field) -> str:
     """The id of the input an error summary should link to: a group's first option."""
     if isinstance(field, FormField):
-        return anchor(next(iter(field.form)))
+        return f"{next(iter(field.form)).id}-0" if question.type == "matrix" else next(iter(field.form)).id
     if isinstance(field, FieldList):
         return field.entries[0].id if field.entries else field.id
-    if isinstance(field, (ChoiceField, ChoicesField)):
+    if has_radio_buttons(question) or question.type == "multiple_choice":
         return f"{field.id}-0"
     return field.id
+
+
+def has_radio_buttons(question: Question) -> bool:
+    """Whether the question is drawn as radio buttons (a single choice may ask for a drop-down)."""
+    if question.type == "single_choice":
+        return question.options.get("display") != "dropdown"
+    return question.type in ("yes_no", "rating")
 
 
 def answers_from(form: Form, questions: tuple[Question, ...]) -> dict[str, Any]:

@@ -42,7 +42,7 @@ def check_page(questionnaire: Questionnaire, language: str, page: Page, form: Fo
         issue = question_issue(question, answers, values)
         if issue is not None:
             field = form[question.id]
-            errors.append(FieldError(field.id, anchor(field), wording.issue(question, issue), wording(question.label)))
+            errors.append(FieldError(field.id, anchor(question, field), wording.issue(question, issue), wording(question.label)))
         if question.type == "repeat":
             entry_forms = form[question.id].entries
             for number, (entry_form, entry) in enumerate(zip(entry_forms, answers.get(question.id) or []), start=1):
@@ -50,6 +50,6 @@ def check_page(questionnaire: Questionnaire, language: str, page: Page, form: Fo
                 entry_name = entry_wording(question.options.get("entry_label")) or str(number)
                 for child, child_issue in entry_issues(question, entry, values):
                     field = entry_form.form[child.id]
-                    errors.append(FieldError(field.id, anchor(field), entry_wording.issue(child, child_issue),
+                    errors.append(FieldError(field.id, anchor(child, field), entry_wording.issue(child, child_issue),
                                              f"{entry_name}, {entry_wording(child.label)}"))
     return errors

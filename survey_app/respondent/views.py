@@ -14,9 +14,10 @@ from survey_app import db, plugins, throttle
 from survey_app.models import Response, ResponseStatus, Survey, SurveyStatus
 from survey_app.questionnaire.model import Page, Questionnaire
 from survey_app.respondent import access_codes, progress
-from survey_app.respondent.forms import CodeForm, answers_from, form_data, page_form
+from survey_app.respondent.forms import CodeForm, answers_from, form_data, has_radio_buttons, options, page_form
 from survey_app.respondent.page_checks import FieldError, check_page
 from survey_app.respondent.page_logic import logic_payload
+from survey_app.respondent.rendering import questions_html
 from survey_app.respondent.wording import Wording
 from survey_app.responses.logic import resolve
 from survey_app.responses.storage import AlreadySubmitted, Incomplete, save_page, submit
@@ -111,7 +112,7 @@ def page(slug: str, page_id: str):
         return redirect(_after(visit, resolution, page.id))
     wording = visit.wording(resolution.answers)
     questions = page.questions
-    form = page_form(questions, wording, formdata=request.form if request.method == "POST" else None,
+    form = page_form(questionnaire, page, formdata=request.form if request.method == "POST" else None,
                      data=form_data(questions, stored), submission_id=submission_id)
     errors: list[FieldError] = []
     if request.method == "GET" and request.args.get("check"):  # sent back by the final submit
@@ -127,9 +128,16 @@ def page(slug: str, page_id: str):
             errors = check_page(visit.questionnaire, visit.language, page, form, stored, answers)
             if not errors or action in ("back", "save_later"):
                 return _save_and_move(visit, page, submission_id, stored, answers, errors, action)
+    untouched = not errors and request.method == "GET" and not any(question.id in stored for question in questions)
+
+    def draw() -> str:
+        return render_template("respondent/_page_questions.html", page=page, form=form, wording=wording,
+                               options=options, has_radio_buttons=has_radio_buttons,
+                               field_errors={error.field_id: error.message for error in errors})
+
     return render_template(
         "respondent/page.html", visit=visit, page=page, form=form, wording=wording, errors=errors,
-        field_errors={error.field_id: error.message for error in errors},
+        questions_html=questions_html(questionnaire, page, visit.language, draw, untouched=untouched),
         logic=logic_payload(questionnaire, page, resolution.answers),
         position=_position(resolution, page.id), back=progress.previous_page(resolution, page.id),
     ), (422 if errors else 200)
@@ -184,8 +192,7 @@ def _save_and_move(visit: Visit, page: Page, submission_id: str, stored: dict, a
         if already.same:
             return redirect(url_for(".done", slug=visit.slug))
         abort(409, _("This response was already submitted, with other answers. It cannot be changed now."))
-    if plugins.hook().page_saved.get_hookimpls():
-        plugins.call_safely("page_saved", session, response, questionnaire=visit.questionnaire, page=page)
+    plugins.call_safely("page_saved", session, response, questionnaire=visit.questionnaire, page=page)
     if action == "save_later" and visit.questionnaire.setting("allow_resume"):
         return _resume_link(visit, submission_id)
     if target_page is None:

@@ -98,8 +98,8 @@ def _locked_response(session: Session, survey: Survey, submission_id: str) -> Re
 def _write_answers(session: Session, response: Response, questionnaire: Questionnaire, answers: Answers) -> None:
     session.execute(delete(Answer).where(Answer.response_id == response.id))
     rows = [{**row, "survey_id": response.survey_id, "response_id": response.id} for row in answer_rows(questionnaire, answers)]
-    if rows:
-        session.execute(insert(Answer), rows)
+    if rows:  # one Core executemany: the ORM would split rows by which columns are null
+        session.execute(insert(Answer.__table__), rows)
 
 
 def save_page(session: Session, survey: Survey, version: QuestionnaireVersion, questionnaire: Questionnaire, *,
@@ -165,11 +165,12 @@ def submit(session: Session, survey: Survey, questionnaire: Questionnaire, submi
     if problems:
         session.rollback()
         raise Incomplete(problems)
-    response.data = {"answers": answers}
+    if answers != response.data.get("answers"):  # else the page saves already wrote these rows
+        response.data = {"answers": answers}
+        _write_answers(session, response, questionnaire, answers)
     response.status = ResponseStatus.COMPLETE
     response.submitted_at = response.updated_at = utcnow()
     response.current_page = None
     response.content_hash = content_hash(answers)
-    _write_answers(session, response, questionnaire, answers)
     session.commit()
     return Submitted(response, first_time=True)
