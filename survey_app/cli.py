@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from survey_app import create_app, db, migrate, plugins
 from survey_app.auth.passwords import MIN_PASSWORD_LENGTH, hash_password
+from survey_app.demo_data import demo_data_command
 from survey_app.models import Role, SurveyStatus, User
 from survey_app.questionnaire import find_problems
 from survey_app.surveys import import_survey, load_checked
@@ -180,7 +181,8 @@ def plugins_command() -> None:
         click.echo(f"  hooks: {', '.join(info.hooks) or '-'}")
 
 
-CORE_COMMANDS = (db_group, create_user, validate, import_command, setup, serve, plugins_command, access_codes_command)
+CORE_COMMANDS = (db_group, create_user, validate, import_command, setup, serve, plugins_command, access_codes_command,
+                 demo_data_command)
 
 
 def build_cli(app: Flask | None = None) -> click.Group:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
 
@@ -100,8 +101,10 @@ class ScoringConfigInvalid(ValueError):
         super().__init__(f"the scoring section has {len(problems)} problem(s): " + "; ".join(map(str, problems[:3])))
 
 
+@lru_cache(maxsize=256)
 def load_config(questionnaire: Questionnaire) -> ScoringConfig:
-    """The questionnaire's scoring rules; raises :class:`ScoringConfigInvalid`."""
+    """The questionnaire's scoring rules, checked and parsed once per loaded questionnaire
+    (questionnaires are immutable and hashed by identity); raises :class:`ScoringConfigInvalid`."""
     problems = find_problems(questionnaire)
     if problems:
         raise ScoringConfigInvalid(problems)
