@@ -30,7 +30,10 @@ TEXT_KEYS = frozenset({
 #: All expressions of a questionnaire together: enough for thousands of rules, and a
 #: bound on the time checking them takes.
 MAX_EXPRESSION_CHARACTERS = 100_000
-_IDENTIFIER = re.compile(r"[a-z][a-z0-9_]{0,62}")
+# "__" is kept out of ids: form fields use it (``q__other``) and expressions refuse it.
+_IDENTIFIER = re.compile(r"(?!.*__)[a-z][a-z0-9_]{0,62}")
+_SURVEY_ID = re.compile(r"[a-z0-9][a-z0-9-]{1,62}")
+_LANGUAGE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*")
 _CHOICE_VALUE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 #: Keys of a question that are not type-specific options.
 _COMMON_KEYS = frozenset({
@@ -51,7 +54,7 @@ def translation_problems(document: Any, languages: tuple[str, ...], path: tuple 
             for key, item in value.items():
                 if key in TEXT_KEYS and isinstance(item, dict):
                     yield from _text_problems(item, languages, (*where, key))
-                elif key != "plugins" or where:
+                elif key != "default" and (key != "plugins" or where):  # a default is an answer, not a text
                     stack.append((item, (*where, key)))
         elif isinstance(value, list):
             stack.extend((item, (*where, index)) for index, item in enumerate(value))
@@ -59,7 +62,8 @@ def translation_problems(document: Any, languages: tuple[str, ...], path: tuple 
 
 def _text_problems(text: Mapping[str, str], languages: tuple[str, ...], where: tuple) -> Iterator[Problem]:
     for language in languages:
-        if not text.get(language, "").strip():
+        wording = text.get(language)
+        if not isinstance(wording, str) or not wording.strip():
             yield Problem(pointer(*where), f"missing translation for '{language}'")
     for language in text:
         if language not in languages:
@@ -83,6 +87,7 @@ class _Builder:
         self.ids: dict[str, str] = {}  # id -> path where first defined
         self.duplicate_ids = False
         self.expression_characters = 0
+        self.shared_lists: dict[str, tuple[Choice, ...]] = {}
         self.expressions_too_long = False
 
     def problem(self, path: str, message: str) -> None:
@@ -90,6 +95,11 @@ class _Builder:
 
     def build(self) -> Questionnaire:
         document = self.document
+        if not _SURVEY_ID.fullmatch(document["id"]):
+            self.problem("/id", f"{document['id']!r} is not a survey id: lowercase letters, digits and -")
+        for index, language in enumerate(self.languages):
+            if not _LANGUAGE.fullmatch(language):
+                self.problem(f"/languages/{index}", f"{language!r} is not a language code such as 'kk' or 'uz-Latn'")
         default_language = document.get("default_language", self.languages[0])
         if default_language not in self.languages:
             self.problem("/default_language", f"'{default_language}' is not one of the languages {list(self.languages)}")
@@ -108,7 +118,8 @@ class _Builder:
 
     def _claim_id(self, identifier: str, path: str) -> None:
         if not _IDENTIFIER.fullmatch(identifier):  # the schema's "$" also lets a final newline through
-            self.problem(path + "/id", f"{identifier!r} is not an id: a lowercase letter, then lowercase letters, digits or _")
+            self.problem(path + "/id", f"{identifier!r} is not an id: a lowercase letter, then lowercase letters, "
+                                       "digits or single underscores")
         if identifier in self.ids:
             self.problem(path + "/id", f"the id '{identifier}' is already used at {self.ids[identifier]}")
             self.duplicate_ids = True
@@ -179,8 +190,11 @@ class _Builder:
             if choices not in lists:
                 self.problem(path + "/choices", f"there is no choice list named '{choices}'" + _did_you_mean(choices, lists))
                 return ()
-            choices = lists[choices]
-        result = self._choice_tuple(choices, path + "/choices")
+            if choices not in self.shared_lists:
+                self.shared_lists[choices] = self._choice_tuple(lists[choices], pointer("choice_lists", choices))
+            result = self.shared_lists[choices]
+        else:
+            result = self._choice_tuple(choices, path + "/choices")
         if raw["type"] != "multiple_choice" and any(choice.exclusive for choice in result):
             self.problem(path + "/choices", "'exclusive' choices only make sense in a multiple_choice question")
         if raw.get("other") is not None and any(choice.value == OTHER_VALUE for choice in result):
@@ -229,9 +243,19 @@ class _Builder:
         if not question.takes_answer or question.type == "repeat":
             self.problem(path + "/default", f"a {question.type} question cannot have a default")
             return
+        if "pattern" in question.options and not _compiles(question.options["pattern"]):
+            return  # the pattern's own problem is reported; the default cannot be checked against it
         issue = check_answer(question, question.default)
         if issue is not None:
             self.problem(path + "/default", f"the default is not a valid answer: {describe(issue)}")
+
+
+def _compiles(pattern: str) -> bool:
+    try:
+        compile_pattern(pattern)
+    except ValueError:
+        return False
+    return True
 
 
 def _did_you_mean(name: str, known: Mapping[str, Any]) -> str:

@@ -6,13 +6,21 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, order=True)
 class Problem:
-    """One problem: ``path`` is a JSON pointer into the document ("" for the whole file)."""
+    """One problem: ``path`` is a JSON pointer into the document ("" for the whole file).
+
+    The path stays exact (it must lead to the place); control characters in the
+    message, and in the path when printed, are shown escaped, so a problem
+    printed to a terminal never carries escape sequences or fake line breaks.
+    """
 
     path: str
     message: str
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "message", printable(self.message))
+
     def __str__(self) -> str:
-        return f"{self.path or '(file)'}: {self.message}"
+        return f"{printable(self.path) or '(file)'}: {self.message}"
 
 
 class QuestionnaireInvalid(ValueError):
@@ -21,6 +29,13 @@ class QuestionnaireInvalid(ValueError):
     def __init__(self, problems: list[Problem]):
         self.problems = problems
         super().__init__(f"{len(problems)} problem(s): " + "; ".join(map(str, problems[:3])))
+
+
+def printable(text: str) -> str:
+    """``text`` with every control or invisible formatting character written as ``\\uXXXX``."""
+    if text.isprintable():
+        return text
+    return "".join(character if character.isprintable() else f"\\u{ord(character):04x}" for character in text)
 
 
 def pointer(*parts: str | int) -> str:

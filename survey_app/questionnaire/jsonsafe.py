@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import re
 from typing import Any
 
 from survey_app.questionnaire.errors import Problem, pointer
@@ -31,7 +32,11 @@ class _DuplicateKeys(dict):
 
 
 class _Rejected(ValueError):
-    """A literal that JSON for questionnaires does not allow."""
+    """A literal that JSON for questionnaires does not allow (``token`` as written)."""
+
+    def __init__(self, message: str, token: str):
+        super().__init__(message)
+        self.token = token
 
 
 def _object(pairs: list[tuple[str, Any]]) -> dict:
@@ -48,12 +53,19 @@ def _object(pairs: list[tuple[str, Any]]) -> dict:
 
 
 def _constant(name: str) -> Any:
-    raise _Rejected(f"{name} is not a number JSON allows; write a number or null")
+    raise _Rejected(f"{name} is not a number JSON allows; write a number or null", name)
+
+
+def _float(text: str) -> float:
+    number = float(text)
+    if number in (float("inf"), float("-inf")):
+        raise _Rejected(f"the number {text[:20]} is too large", text)
+    return number
 
 
 def _integer(digits: str) -> int:
     if len(digits.lstrip("-")) > MAX_INTEGER_DIGITS:
-        raise _Rejected(f"the number {digits[:20]}... has more than {MAX_INTEGER_DIGITS} digits")
+        raise _Rejected(f"the number {digits[:20]}... has more than {MAX_INTEGER_DIGITS} digits", digits)
     return int(digits)
 
 
@@ -78,18 +90,31 @@ def parse_json(text: str) -> tuple[Any, list[Problem]]:
     """Parse JSON text, returning the document or the problems that stop it."""
     try:
         document = json.loads(
-            text, object_pairs_hook=_object, parse_constant=_constant, parse_int=_integer
+            text, object_pairs_hook=_object, parse_constant=_constant, parse_int=_integer, parse_float=_float
         )
     except json.JSONDecodeError as error:
-        return None, [Problem("", f"not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}")]
+        return None, [Problem("", f"not valid JSON: {error.msg.removesuffix(' at')} (line {error.lineno}, column {error.colno})")]
     except _Rejected as error:
-        return None, [Problem("", f"not valid JSON: {error}")]
+        return None, [Problem("", f"not valid JSON: {error}{_where(text, error.token)}")]
     except RecursionError:
         return None, [Problem("", f"the JSON is nested too deeply (at most {MAX_DEPTH} levels)")]
-    return document, _check_values(document)
+    return document, check_values(document)
 
 
-def _check_values(document: Any) -> list[Problem]:
+_STRING_OR_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[^"\s,:\[\]{}]+')
+
+
+def _where(text: str, token: str) -> str:
+    """" (line N, column M)" of the first ``token`` outside a string in ``text``."""
+    for match in _STRING_OR_TOKEN.finditer(text):
+        if match.group() == token:
+            line = text.count("\n", 0, match.start()) + 1
+            column = match.start() - (text.rfind("\n", 0, match.start()) + 1) + 1
+            return f" (line {line}, column {column})"
+    return ""
+
+
+def check_values(document: Any) -> list[Problem]:
     """Find duplicate keys, over-deep nesting, NUL characters and lone surrogates."""
     problems: list[Problem] = []
     stack: list[tuple[Any, tuple]] = [(document, ())]
@@ -98,7 +123,8 @@ def _check_values(document: Any) -> list[Problem]:
         if len(path) > MAX_DEPTH:
             return [Problem(pointer(*path[:MAX_DEPTH]), f"nested too deeply (at most {MAX_DEPTH} levels)")]
         if isinstance(value, _DuplicateKeys):
-            problems.extend(Problem(pointer(*path, key), f"the key '{key}' appears more than once") for key in value.duplicates)
+            problems.extend(Problem(pointer(*path, key), f"the key '{key}' appears more than once")
+                            for key in dict.fromkeys(value.duplicates))
         if isinstance(value, dict):
             for key, item in value.items():
                 problems.extend(_string_problems(key, path, "key"))

@@ -11,6 +11,7 @@ import difflib
 from collections import ChainMap
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 from survey_app.questionnaire.errors import Problem
 from survey_app.questionnaire.expressions import Expression, ExpressionError, ValueType, check_types
@@ -226,19 +227,23 @@ def _cycle_within(component: set[str], links: dict[str, dict[str, str]]) -> list
 
 
 def _piping_problems(questionnaire: Questionnaire, positions: dict[str, Position]) -> Iterator[Problem]:
-    known = list(questionnaire.questions)
+    """Piped names that are not questions on earlier pages: one problem per field and name."""
     for question in questionnaire.all_questions():
         for field in ("label", "hint"):
             text = getattr(question, field)
-            for wording in [text] if isinstance(text, str) else (text or {}).values():
-                for name in placeholders(wording):
-                    if name == "n" and question.repeat_id is not None:
-                        continue
-                    target = positions.get(name)
-                    inside_repeat = target is not None and questionnaire.questions[name].repeat_id is not None
-                    if target is None or inside_repeat or target[0] >= positions[question.id][0]:
-                        guess = difflib.get_close_matches(name, known, n=1)
-                        hint = f" (did you mean '{guess[0]}'?)" if guess and target is None else ""
-                        yield Problem(f"{question.path}/{field}",
-                                      f"{{{name}}} must name a question on an earlier page{hint}")
-                        break
+            names = {name for wording in ([text] if isinstance(text, str) else (text or {}).values())
+                     for name in placeholders(wording)}
+            for name in sorted(names):
+                if name == "n" and question.repeat_id is not None:
+                    continue
+                target = positions.get(name)
+                inside_repeat = target is not None and questionnaire.questions[name].repeat_id is not None
+                if target is None or inside_repeat or target[0] >= positions[question.id][0]:
+                    hint = _did_you_mean(name, tuple(questionnaire.questions)) if target is None else ""
+                    yield Problem(f"{question.path}/{field}", f"{{{name}}} must name a question on an earlier page{hint}")
+
+
+@lru_cache(maxsize=256)
+def _did_you_mean(name: str, known: tuple[str, ...]) -> str:
+    guess = difflib.get_close_matches(name, known, n=1)
+    return f" (did you mean '{guess[0]}'?)" if guess else ""
