@@ -14,8 +14,8 @@ from survey_app import create_app, db, migrate, plugins
 from survey_app.auth.passwords import MIN_PASSWORD_LENGTH, hash_password
 from survey_app.demo_data import demo_data_command
 from survey_app.models import Role, SurveyStatus, User
-from survey_app.questionnaire import find_problems
-from survey_app.surveys import import_survey, load_checked
+from survey_app.questionnaire import Problem
+from survey_app.surveys import checked_problems, import_survey, load_checked
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "questionnaires"
 
@@ -62,13 +62,14 @@ def _add_user(email: str, name: str, role: Role, password: str) -> User:
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @with_appcontext
 def validate(files: tuple[Path, ...]) -> None:
-    """Check questionnaire files and list every problem; exit 1 if any file has one."""
+    """Check questionnaire files (JSON or XLSForm .xlsx) and list every problem; exit 1 if any file has one."""
     failed = 0
+    limit = current_app.config["MAX_QUESTIONNAIRE_BYTES"]
     for path in files:
-        problems = find_problems(
-            path.read_bytes(), max_bytes=current_app.config["MAX_QUESTIONNAIRE_BYTES"],
-            check_plugins=plugins.questionnaire_checker(current_app),
-        )
+        if path.stat().st_size > limit:  # never read a huge file into memory
+            problems = [Problem("", f"the file is {path.stat().st_size:,} bytes; a questionnaire may have at most {limit:,}")]
+        else:
+            problems = checked_problems(path.read_bytes())
         if problems:
             failed += 1
             click.echo(f"{path}: {len(problems)} problem{'s' if len(problems) != 1 else ''}")
@@ -86,7 +87,7 @@ def validate(files: tuple[Path, ...]) -> None:
 @click.option("--open", "open_survey", is_flag=True, help="Open the survey to respondents at once.")
 @with_appcontext
 def import_command(files: tuple[Path, ...], owner_email: str | None, open_survey: bool) -> None:
-    """Create surveys from questionnaire files (a new version if the survey exists)."""
+    """Create surveys from questionnaire files, JSON or XLSForm .xlsx (a new version if the survey exists)."""
     owner = _owner(owner_email)
     for path in files:
         _import_file(path, owner, open_survey)

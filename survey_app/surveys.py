@@ -12,19 +12,28 @@ from sqlalchemy.orm import Session
 
 from survey_app import plugins
 from survey_app.models import QuestionnaireVersion, Survey, SurveyStatus, User
-from survey_app.questionnaire import Questionnaire, load_questionnaire
+from survey_app.questionnaire import Problem, Questionnaire, find_problems, load_questionnaire
 from survey_app.questionnaire.texts import localize
+from survey_app.xlsform import find_xlsform_problems, is_xlsform, load_xlsform
 
 
 def load_checked(source: bytes | str, app: Flask | None = None) -> Questionnaire:
-    """Load a questionnaire with the core checks and every plugin's checks.
-
-    Raises :class:`~survey_app.questionnaire.QuestionnaireInvalid`.
-    """
+    """Load a questionnaire (JSON, or an XLSForm workbook's bytes) with the core checks
+    and every plugin's checks. Raises :class:`~survey_app.questionnaire.QuestionnaireInvalid`."""
     app = app or current_app
-    return load_questionnaire(
-        source, max_bytes=app.config["MAX_QUESTIONNAIRE_BYTES"], check_plugins=plugins.questionnaire_checker(app)
-    )
+    limits = {"max_bytes": app.config["MAX_QUESTIONNAIRE_BYTES"], "check_plugins": plugins.questionnaire_checker(app)}
+    if isinstance(source, bytes) and is_xlsform(source):
+        return load_xlsform(source, **limits)
+    return load_questionnaire(source, **limits)
+
+
+def checked_problems(source: bytes | str, app: Flask | None = None) -> list[Problem]:
+    """Every problem :func:`load_checked` would report (an empty list: it loads)."""
+    app = app or current_app
+    limits = {"max_bytes": app.config["MAX_QUESTIONNAIRE_BYTES"], "check_plugins": plugins.questionnaire_checker(app)}
+    if isinstance(source, bytes) and is_xlsform(source):
+        return find_xlsform_problems(source, **limits)
+    return find_problems(source, **limits)
 
 
 def canonical_json(questionnaire: Questionnaire) -> str:

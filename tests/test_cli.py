@@ -101,3 +101,20 @@ def test_every_example_questionnaire_validates(runner):
     result = runner("validate", *examples)
     assert result.exit_code == 0, result.output
     assert result.output.count(": ok") == 5
+
+
+def test_an_xlsform_workbook_validates_and_imports(app, runner, make_user):
+    workbook = Path(__file__).parent / "xlsform" / "multilingual.xlsx"
+    make_user("researcher", email="owner@example.org")
+    assert runner("validate", str(workbook)).output.endswith(": ok\n")
+    result = runner("import", str(workbook), "--owner", "owner@example.org")
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        survey = db.session().execute(select(Survey)).scalar_one()
+        assert survey.latest_version.number == 1
+
+
+def test_an_unsupported_xlsform_feature_is_reported_by_row(runner):
+    result = runner("validate", str(Path(__file__).parent / "xlsform" / "choice_filter.xlsx"))
+    assert result.exit_code == 1
+    assert "/xlsform/survey/row/" in result.output and "choice_filter" in result.output
