@@ -34,6 +34,7 @@ def create_app(config: Mapping[str, Any] | None = None, plugins: Iterable[object
     from survey_app.admin import views as admin_views
     from survey_app.design import views as design_views
     from survey_app.respondent import views as respondent_views
+    from survey_app.results import views as results_views
 
     errors.init_app(app)
     security.init_app(app)
@@ -42,5 +43,6 @@ def create_app(config: Mapping[str, Any] | None = None, plugins: Iterable[object
     app.register_blueprint(admin_views.blueprint)
     app.register_blueprint(design_views.blueprint)
     app.register_blueprint(respondent_views.blueprint)
+    app.register_blueprint(results_views.blueprint)
     plugin_system.hook(app).register_routes(app=app)
     return app

@@ -14,7 +14,7 @@ from survey_app import create_app, db, migrate, plugins
 from survey_app.auth.passwords import MIN_PASSWORD_LENGTH, hash_password
 from survey_app.demo_data import demo_data_command
 from survey_app.models import Role, SurveyStatus, User
-from survey_app.questionnaire import Problem
+from survey_app.questionnaire.jsonsafe import too_large
 from survey_app.surveys import checked_problems, import_survey, load_checked
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "questionnaires"
@@ -67,7 +67,7 @@ def validate(files: tuple[Path, ...]) -> None:
     limit = current_app.config["MAX_QUESTIONNAIRE_BYTES"]
     for path in files:
         if path.stat().st_size > limit:  # never read a huge file into memory
-            problems = [Problem("", f"the file is {path.stat().st_size:,} bytes; a questionnaire may have at most {limit:,}")]
+            problems = [too_large(path.stat().st_size, limit)]
         else:
             problems = checked_problems(path.read_bytes())
         if problems:

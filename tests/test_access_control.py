@@ -50,6 +50,8 @@ ROUTES = {
                                                                 "*": HIDDEN}),
     "results.results": ("GET", "/surveys/{slug}/results", {"anonymous": LOGIN, "owner": IN, "granted_staff": IN,
                                                           "admin": IN, "*": HIDDEN}),
+    "exports.download": ("GET", "/surveys/{slug}/export/csv", {"anonymous": LOGIN, "owner": IN, "granted_staff": IN,
+                                                              "admin": IN, "*": HIDDEN}),
     "respondent.welcome": ("GET", "/s/{slug}", {"*": IN}),
     "respondent.page": ("GET", "/s/{slug}/p/p1", {"*": IN}),
     "respondent.review": ("GET", "/s/{slug}/review", {"*": IN}),
@@ -100,6 +102,7 @@ def test_each_visitor_gets_exactly_what_the_table_says(app, world, visitor):
         url = path.format(**world)
         response = client.get(url) if method == "GET" else client.post(url, data={"csrf_token": token, "status": "open"})
         results[endpoint] = (outcome(response), expected.get(visitor, expected["*"]))
+        response.close()  # static files are streamed from an open file
     wrong = {endpoint: got for endpoint, got in results.items() if got[0] != got[1]}
     assert wrong == {}, f"(got, expected) per endpoint for {visitor}"
 

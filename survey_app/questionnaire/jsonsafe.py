@@ -69,11 +69,16 @@ def _integer(digits: str) -> int:
     return int(digits)
 
 
+def too_large(size: int, max_bytes: int) -> Problem:
+    """The problem of a file of ``size`` bytes over the limit."""
+    shown = f"{size / 1_048_576:.1f} MB" if size >= 1_048_576 else f"{size:,} bytes"
+    return Problem("", f"the file is {shown}; a questionnaire may have at most {max_bytes:,} bytes")
+
+
 def decode_text(raw: bytes, max_bytes: int) -> tuple[str | None, list[Problem]]:
     """Decode a file's bytes as UTF-8 (a UTF-8 byte-order mark is dropped)."""
     if len(raw) > max_bytes:
-        size = f"{len(raw) / 1_048_576:.1f} MB" if len(raw) >= 1_048_576 else f"{len(raw):,} bytes"
-        return None, [Problem("", f"the file is {size}; a questionnaire may have at most {max_bytes:,} bytes")]
+        return None, [too_large(len(raw), max_bytes)]
     for bom, name in _FOREIGN_BOMS.items():
         if raw.startswith(bom):
             return None, [Problem("", f"the file is encoded as {name}; save it as UTF-8")]
