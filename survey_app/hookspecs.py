@@ -79,10 +79,11 @@ def page_saved(response: Response, page: Page, questionnaire: Questionnaire, ses
 def response_completed(response: Response, questionnaire: Questionnaire, session: Session) -> None:
     """React to a completed response (e.g. compute and store a score).
 
-    Called after the response has been committed, so a failing plugin never
-    loses answers. Each plugin runs in its own savepoint of ``session``: what it
-    writes there is committed by the core, or rolled back if it raises; the
-    exception is then logged as a ``PluginFailure`` and shown to staff.
+    Called in the final submit's transaction, once the response is complete,
+    each plugin in its own savepoint of ``session``: what it writes is committed
+    together with the completion, so a score never lags behind its response. A
+    plugin that raises has only its own writes rolled back; the answers are still
+    stored, and the exception is logged as a ``PluginFailure`` shown to staff.
     ``response.data["answers"]`` holds only the answers to questions that were
     shown (see ``survey_app.responses.logic.resolve``).
     """

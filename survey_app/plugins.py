@@ -107,19 +107,16 @@ def questionnaire_checker(app: Flask):
     return check
 
 
-def call_safely(hook_name: str, session: Session, response: Response, **arguments) -> None:
-    """Call every implementation of an event hook about ``response``, each in its own savepoint.
+def call_in_savepoints(hook_name: str, session: Session, response: Response, **arguments) -> None:
+    """Call every implementation of an event hook about ``response`` inside the caller's
+    write transaction, each in its own savepoint.
 
-    The response is already committed. A plugin that raises has its writes
-    rolled back and the failure recorded as a :class:`PluginFailure` that staff
-    see on the survey's pages; the other plugins still run.
+    A plugin that raises has only its own writes rolled back; the failure is
+    recorded as a :class:`PluginFailure` that staff see, and the other plugins
+    still run. The caller commits.
     """
-    implementations = getattr(hook(), hook_name).get_hookimpls()
-    if not implementations:
-        return
     arguments = {**arguments, "response": response, "session": session}
-    db.begin_write(session)
-    for implementation in reversed(implementations):
+    for implementation in reversed(getattr(hook(), hook_name).get_hookimpls()):
         try:
             with session.begin_nested():
                 implementation.function(**{name: arguments[name] for name in implementation.argnames})
@@ -128,6 +125,14 @@ def call_safely(hook_name: str, session: Session, response: Response, **argument
             session.add(PluginFailure(survey_id=response.survey_id, response_id=response.id,
                                       plugin=implementation.plugin_name, hook=hook_name,
                                       message=f"{type(error).__name__}: {error}"[:2000]))
+
+
+def call_safely(hook_name: str, session: Session, response: Response, **arguments) -> None:
+    """:func:`call_in_savepoints` in a transaction of its own, for a response already committed."""
+    if not getattr(hook(), hook_name).get_hookimpls():
+        return
+    db.begin_write(session)
+    call_in_savepoints(hook_name, session, response, **arguments)
     session.commit()
 
 

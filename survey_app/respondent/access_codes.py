@@ -56,7 +56,6 @@ def redeem(session: Session, survey: Survey, code: str, submission_id: str) -> A
 
 
 def spend(session: Session, survey: Survey, submission_id: str) -> None:
-    """Mark the code bound to a just-submitted response as used."""
+    """Mark the code bound to a response as used (in the transaction that submits it)."""
     session.execute(update(AccessCode).where(AccessCode.survey_id == survey.id,
                                              AccessCode.submission_id == submission_id).values(used_at=utcnow()))
-    session.commit()

@@ -47,7 +47,8 @@ def language(slug: str, questionnaire: Questionnaire) -> str:
     """The questionnaire language: ``?lang=``, else remembered, else the browser's, else the default."""
     chosen = request.args.get("lang")
     if chosen in questionnaire.languages:
-        session[_LANGUAGES] = {**session.get(_LANGUAGES, {}), slug: chosen}
+        if session.get(_LANGUAGES, {}).get(slug) != chosen:  # an unchanged session is not sent again
+            session[_LANGUAGES] = {**session.get(_LANGUAGES, {}), slug: chosen}
         return chosen
     remembered = session.get(_LANGUAGES, {}).get(slug)
     if remembered in questionnaire.languages:

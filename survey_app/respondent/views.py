@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from survey_app import db, plugins, throttle
-from survey_app.models import Response, ResponseStatus, Survey, SurveyStatus
+from survey_app.models import QuestionnaireVersion, Response, ResponseStatus, Survey, SurveyStatus
 from survey_app.questionnaire.model import Page, Questionnaire
 from survey_app.respondent import access_codes, progress
 from survey_app.respondent.forms import CodeForm, answers_from, form_data, has_radio_buttons, options, page_form
@@ -32,6 +32,7 @@ class Visit:
     """The survey being answered, its current questionnaire and the respondent's language."""
 
     survey: Survey
+    version: QuestionnaireVersion
     questionnaire: Questionnaire
     language: str
 
@@ -46,11 +47,15 @@ class Visit:
 def _visit(slug: str, *, check_code: bool = True) -> Visit:
     """The open survey ``slug``; a friendly page (not an error) when it is not open, and
     the access-code page when the survey is closed to people without one."""
-    survey = db.session().execute(select(Survey).where(Survey.slug == slug)).scalar_one_or_none()
-    if survey is None or survey.latest_version is None:
+    found = db.session().execute(  # the survey and its latest version in one query
+        select(Survey, QuestionnaireVersion).join(QuestionnaireVersion, QuestionnaireVersion.survey_id == Survey.id)
+        .where(Survey.slug == slug).order_by(QuestionnaireVersion.number.desc()).limit(1)
+    ).first()
+    if found is None:
         abort(404)
-    questionnaire = questionnaire_of(survey.latest_version)
-    visit = Visit(survey, questionnaire, progress.language(slug, questionnaire))
+    survey, version = found
+    questionnaire = questionnaire_of(version)
+    visit = Visit(survey, version, questionnaire, progress.language(slug, questionnaire))
     g.interface_language = visit.language
     if survey.status is not SurveyStatus.OPEN:
         abort(_unavailable(visit))
@@ -185,7 +190,7 @@ def _save_and_move(visit: Visit, page: Page, submission_id: str, stored: dict, a
         target_page = progress.next_page(resolution, page.id)
     session = db.session()
     try:
-        response = save_page(session, visit.survey, visit.survey.latest_version, visit.questionnaire,
+        response = save_page(session, visit.survey, visit.version, visit.questionnaire,
                              submission_id=submission_id, language=visit.language, page_answers=answers,
                              next_page=target_page or page.id, metadata=_metadata(visit))
     except AlreadySubmitted as already:
@@ -237,17 +242,19 @@ def submit_response(slug: str):
 
 def _submit(visit: Visit, submission_id: str):
     session = db.session()
+
+    def complete(response: Response) -> None:
+        if visit.survey.requires_access_code:
+            access_codes.spend(session, visit.survey, submission_id)
+        plugins.call_in_savepoints("response_completed", session, response, questionnaire=visit.questionnaire)
+
     try:
-        outcome = submit(session, visit.survey, visit.questionnaire, submission_id)
+        outcome = submit(session, visit.survey, visit.questionnaire, submission_id, before_commit=complete)
     except Incomplete as incomplete:
         first = incomplete.problems[0]
         return redirect(url_for(".page", slug=visit.slug, page_id=first.page_id, check=1))
     if outcome is None:
         return redirect(url_for(".welcome", slug=visit.slug))
-    if outcome.first_time:
-        if visit.survey.requires_access_code:
-            access_codes.spend(session, visit.survey, submission_id)
-        plugins.call_safely("response_completed", session, outcome.response, questionnaire=visit.questionnaire)
     return redirect(url_for(".done", slug=visit.slug, receipt=submission_id))
 
 

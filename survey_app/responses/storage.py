@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -146,11 +146,15 @@ class Submitted:
     first_time: bool
 
 
-def submit(session: Session, survey: Survey, questionnaire: Questionnaire, submission_id: str) -> Submitted | None:
+def submit(session: Session, survey: Survey, questionnaire: Questionnaire, submission_id: str,
+           before_commit: Callable[[Response], None] | None = None) -> Submitted | None:
     """Complete the response once; a repeat (double click, retry) finds it complete.
 
-    Returns None when there is no such response. Raises :class:`Incomplete` when
-    an answer is missing or wrong (the server's check is the one that counts).
+    ``before_commit`` runs in the same transaction once the response is complete
+    (plugins computing scores, each in a savepoint): the completion and what is
+    derived from it are stored together, or not at all. Returns None when there
+    is no such response. Raises :class:`Incomplete` when an answer is missing or
+    wrong (the server's check is the one that counts).
     """
     db.begin_write(session)
     response = _locked_response(session, survey, submission_id)
@@ -160,8 +164,9 @@ def submit(session: Session, survey: Survey, questionnaire: Questionnaire, submi
     if response.status is ResponseStatus.COMPLETE:
         session.commit()
         return Submitted(response, first_time=False)
-    answers = resolve(questionnaire, response.data.get("answers", {})).answers
-    problems = response_problems(questionnaire, answers)
+    resolution = resolve(questionnaire, response.data.get("answers", {}))
+    answers = resolution.answers
+    problems = response_problems(questionnaire, answers, resolution)
     if problems:
         session.rollback()
         raise Incomplete(problems)
@@ -172,5 +177,7 @@ def submit(session: Session, survey: Survey, questionnaire: Questionnaire, submi
     response.submitted_at = response.updated_at = utcnow()
     response.current_page = None
     response.content_hash = content_hash(answers)
+    if before_commit is not None:
+        before_commit(response)
     session.commit()
     return Submitted(response, first_time=True)

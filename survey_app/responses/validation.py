@@ -9,7 +9,7 @@ from typing import Any
 from survey_app.questionnaire.expressions import evaluate, truthy
 from survey_app.questionnaire.model import OTHER_VALUE, Question, Questionnaire
 from survey_app.questionnaire.values import Issue, check_answer
-from survey_app.responses.logic import Answers, expression_values, other_key, resolve
+from survey_app.responses.logic import Answers, Resolution, expression_values, other_key, resolve
 
 
 class Unparsable:
@@ -74,9 +74,11 @@ class AnswerProblem:
     issue: Issue
 
 
-def response_problems(questionnaire: Questionnaire, answers: Answers) -> list[AnswerProblem]:
-    """Every problem with a whole response, checked as the final submit does."""
-    resolution = resolve(questionnaire, answers)
+def response_problems(questionnaire: Questionnaire, answers: Answers,
+                      resolution: Resolution | None = None) -> list[AnswerProblem]:
+    """Every problem with a whole response, checked as the final submit does
+    (``resolution``: what :func:`resolve` already made of these answers)."""
+    resolution = resolution or resolve(questionnaire, answers)
     values = expression_values(resolution.answers, questionnaire)
     return list(_problems(questionnaire, resolution.answers, resolution.visible_questions, values))
 

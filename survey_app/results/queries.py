@@ -1,11 +1,11 @@
 """Counting a survey's answers in SQL: frequencies, numeric summaries and crosstabs.
 
 The database does every count; Python only arranges the grouped rows into
-tables. A results page costs four statements whatever the number of
-questions: the questionnaire versions, the responses per version and status,
-the frequencies of every question (:func:`summary`), and the numeric summaries;
-a breakdown adds one (:func:`crosstabs`). Question ids, codes and dates only
-ever reach SQL as bound parameters.
+tables. :func:`summary` costs four statements whatever the number of
+questions (the questionnaire versions, the responses per version and status,
+the frequencies of every question, the numeric summaries) and
+:func:`crosstabs` two (the versions, the crosstabs of every question).
+Question ids, codes and dates only ever reach SQL as bound parameters.
 
 Definitions
 -----------
@@ -13,6 +13,8 @@ Definitions
   multiple-choice question's percents add up to more than 100. A question in a
   repeat group counts the respondents who gave that answer in any entry;
   numeric summaries count values (one per respondent, or per entry).
+* **Rows** are a question's choices (a ranking: the choice ranked first) or a
+  rating's values; each matrix row has a table of its own.
 * **Answered** (the base): the respondent has an answer stored for the
   question (for a matrix row: for that row).
 * **Shown**: answered, or unanswered although the question was certainly
@@ -30,10 +32,10 @@ Definitions
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import (Alias, ColumnElement, CompoundSelect, FromClause, Select, Subquery, and_, case, cast, distinct,
+from sqlalchemy import (CTE, ColumnElement, CompoundSelect, FromClause, Select, and_, case, cast, distinct,
                         exists, func, null, select, union_all)
 from sqlalchemy.orm import Session
 
@@ -56,13 +58,18 @@ _COMPLETE = ResponseStatus.COMPLETE
 Counts = dict[tuple[int, ResponseStatus], int]
 
 
-def filtered_responses(survey_id: int, filters: ResultFilters) -> Subquery:
-    """The survey's responses that pass ``filters`` (columns ``id``, ``version_id``, ``status``)."""
-    response = Response
-    query = select(response.id, response.version_id, response.status).where(response.survey_id == survey_id)
+def filtered_responses(survey_id: int, filters: ResultFilters) -> CTE:
+    """The survey's responses that pass ``filters`` (columns ``id``, ``version_id``, ``status``), as a CTE.
+
+    SQLite materializes it once per statement (3.35+), so each answer finds its
+    response in a small temporary table instead of the wide ``responses``
+    table; PostgreSQL inlines it (12+), so its planner keeps hash joins and
+    parallel workers.
+    """
+    query = select(Response.id, Response.version_id, Response.status).where(Response.survey_id == survey_id)
     if filters.completed_only:
-        query = query.where(response.status == _COMPLETE)
-    when = func.coalesce(response.submitted_at, response.started_at)
+        query = query.where(Response.status == _COMPLETE)
+    when = func.coalesce(Response.submitted_at, Response.started_at)
     if filters.date_from is not None:
         query = query.where(when >= _midnight(filters.date_from))
     if filters.date_to is not None:
@@ -70,13 +77,14 @@ def filtered_responses(survey_id: int, filters: ResultFilters) -> Subquery:
     if filters.version_numbers:
         versions = select(QuestionnaireVersion.id).where(QuestionnaireVersion.survey_id == survey_id,
                                                          QuestionnaireVersion.number.in_(filters.version_numbers))
-        query = query.where(response.version_id.in_(versions))
+        query = query.where(Response.version_id.in_(versions))
     for question_id, value in filters.choice_filters:
         chosen = Answer.__table__.alias()
-        query = query.where(exists().where(chosen.c.response_id == response.id, chosen.c.survey_id == survey_id,
+        query = query.where(exists().where(chosen.c.response_id == Response.id, chosen.c.survey_id == survey_id,
                                            chosen.c.question_id == question_id, chosen.c.entry == 0,
                                            chosen.c.code == value))
-    return query.subquery("r")
+    return (query.cte("r").prefix_with("MATERIALIZED", dialect="sqlite")
+            .prefix_with("NOT MATERIALIZED", dialect="postgresql"))
 
 
 def _midnight(day: date) -> datetime:
@@ -100,7 +108,7 @@ def unconditional_versions(session: Session, survey_id: int) -> dict[str, frozen
     return {question_id: frozenset(ids) for question_id, ids in found.items()}
 
 
-def response_counts(session: Session, responses: Subquery) -> Counts:
+def response_counts(session: Session, responses: CTE) -> Counts:
     """How many of ``responses`` there are per (version id, status)."""
     query = select(responses.c.version_id, responses.c.status, func.count()).group_by(
         responses.c.version_id, responses.c.status)
@@ -140,17 +148,19 @@ def _shown(answered: Mapping[tuple[int, ResponseStatus], int], counts: Counts, u
     return sum(answered.values()) + silent
 
 
-def _frequency_counts(session: Session, survey_id: int, responses: Subquery, questions: Sequence[Question]):
+def _frequency_counts(session: Session, survey_id: int, responses: CTE,
+                      questions: Sequence[Question]) -> tuple[dict, dict]:
     """Respondents per (question, item) -> code -> (version, status), and who answered per (question, item).
 
     Where no answered-part counted a question (or matrix row), each respondent
     is in exactly one of its cells, so the cells add up to who answered.
     """
-    answer = Answer.__table__.alias("a")
-    source = answer.join(responses, responses.c.id == answer.c.response_id)
+    def joined(rows: FromClause) -> FromClause:
+        return rows.join(responses, responses.c.id == rows.c.response_id)
+
     group = [responses.c.version_id, responses.c.status]
-    parts = _cell_parts(answer, survey_id, source, questions, group, group)
-    parts += _answered_parts(answer, survey_id, source, questions, group, group)
+    parts = _cell_parts(survey_id, joined, questions, group, group)
+    parts += _answered_parts(survey_id, joined, questions, group, group)
     cells: defaultdict = defaultdict(lambda: defaultdict(dict))
     answered: defaultdict = defaultdict(dict)
     for question_id, item, code, number, version, status, count in _run(session, parts):
@@ -172,19 +182,23 @@ def _code(code: str | None, number: float | None) -> str:
 
 
 def _run(session: Session, parts: Sequence[Select]) -> Iterable[tuple]:
-    """Run the parts as one statement (UNION ALL)."""
+    """Run the parts as one statement (UNION ALL); no parts, no rows."""
+    if not parts:
+        return []
     statement: Select | CompoundSelect = parts[0] if len(parts) == 1 else union_all(*parts)
     return session.execute(statement).all()
 
 
-def _cell_parts(answer: Alias, survey_id: int, source: FromClause, questions: Sequence[Question],
+def _cell_parts(survey_id: int, joined: Callable[[FromClause], FromClause], questions: Sequence[Question],
                 columns: Sequence[ColumnElement], group: Sequence) -> list[Select]:
     """SELECTs counting respondents per (question, item, code or value, *columns), one per kind of storage.
 
-    Outside repeat groups a respondent has one row per cell, so ``COUNT(*)``
-    counts respondents; inside, a respondent may repeat a cell in several
-    entries, so respondents are counted distinctly.
+    ``joined`` joins the answers (alias ``a``) to the responses and whatever
+    ``columns`` need. Outside repeat groups a respondent has one row per cell,
+    so ``COUNT(*)`` counts respondents; inside, a respondent may repeat a cell
+    in several entries, so respondents are counted distinctly.
     """
+    answer = Answer.__table__.alias("a")
     parts = []
     for repeated in (False, True):
         chosen = [question for question in questions if (question.repeat_id is not None) == repeated]
@@ -201,30 +215,34 @@ def _cell_parts(answer: Alias, survey_id: int, source: FromClause, questions: Se
                 parts.append(
                     select(answer.c.question_id, _or_null(item, "item"), _or_null(code, "code"),
                            _or_null(number, "number"), *columns, count.label("n"))
-                    .select_from(source)
+                    .select_from(joined(answer))
                     .where(answer.c.survey_id == survey_id, answer.c.question_id.in_(ids), condition)
                     .group_by(answer.c.question_id, *grouped, *group))
     return parts
 
 
-def _answered_parts(answer: Alias, survey_id: int, source: FromClause, questions: Sequence[Question],
+def _answered_parts(survey_id: int, joined: Callable[[FromClause], FromClause], questions: Sequence[Question],
                     columns: Sequence[ColumnElement], group: Sequence) -> list[Select]:
     """SELECTs counting respondents who answered, for questions whose cells do not add up to that.
 
+    Questions stored in several rows per respondent (multiple choice, matrix,
+    repeat groups) are first reduced to one row per (question, respondent).
     Rows have ``code`` and ``number`` NULL, which tells them from cells.
     """
+    answer = Answer.__table__.alias("a")
     several = [q.id for q in questions if q.type in ("multiple_choice", "matrix") or q.repeat_id is not None]
     single = [q.id for q in questions if q.type in _ONE_ROW_TYPES and q.repeat_id is None]
-    parts = []
-    for ids, count in ((several, func.count(distinct(answer.c.response_id))), (single, func.count())):
-        if ids:
-            parts.append(
-                select(answer.c.question_id, _or_null(None, "item"), _or_null(None, "code"), _or_null(None, "number"),
-                       *columns, count.label("n"))
-                .select_from(source)
-                .where(answer.c.survey_id == survey_id, answer.c.question_id.in_(ids))
-                .group_by(answer.c.question_id, *group))
-    return parts
+    sources: list[tuple[FromClause, list]] = []
+    if several:
+        pairs = (select(answer.c.question_id, answer.c.response_id).distinct()
+                 .where(answer.c.survey_id == survey_id, answer.c.question_id.in_(several)).subquery("d"))
+        sources.append((pairs, []))
+    if single:
+        sources.append((answer, [answer.c.survey_id == survey_id, answer.c.question_id.in_(single)]))
+    return [select(rows.c.question_id, _or_null(None, "item"), _or_null(None, "code"), _or_null(None, "number"),
+                   *columns, func.count().label("n"))
+            .select_from(joined(rows)).where(*conditions).group_by(rows.c.question_id, *group)
+            for rows, conditions in sources]
 
 
 def _or_null(column, name: str):
@@ -232,7 +250,7 @@ def _or_null(column, name: str):
     return (column if column is not None else cast(null(), Answer.__table__.c[name].type)).label(name)
 
 
-def numeric_summaries(session: Session, survey_id: int, responses: Subquery,
+def numeric_summaries(session: Session, survey_id: int, responses: CTE,
                       questions: Sequence[Question]) -> dict[str, NumericSummary]:
     """n, mean, median, minimum and maximum of each question's numbers, in one statement.
 
@@ -276,20 +294,22 @@ def crosstabs(session: Session, survey_id: int, questionnaire: Questionnaire, fi
     if not questions:
         return []
     responses = filtered_responses(survey_id, filters)
-    answer, stated = Answer.__table__.alias("a"), Answer.__table__.alias("v")
-    source = (answer.join(responses, responses.c.id == answer.c.response_id)
-              .outerjoin(stated, and_(
-                  stated.c.response_id == answer.c.response_id, stated.c.survey_id == survey_id,
-                  stated.c.question_id == variable, stated.c.entry == 0, stated.c.item == "")))
+    stated = Answer.__table__.alias("v")
+
+    def joined(rows: FromClause) -> FromClause:
+        return rows.join(responses, responses.c.id == rows.c.response_id).outerjoin(stated, and_(
+            stated.c.response_id == rows.c.response_id, stated.c.survey_id == survey_id,
+            stated.c.question_id == variable, stated.c.code.is_not(None)))  # not the "#other" text row
+
     visible = unconditional_versions(session, survey_id).get(variable, frozenset())
     column = case(
         (stated.c.code.is_not(None), stated.c.code),
         (and_(responses.c.status == _COMPLETE, responses.c.version_id.in_(sorted(visible))), NOT_STATED),
         else_=NOT_SHOWN,
     ).label("col")
-    parts = _cell_parts(answer, survey_id, source, questions, [column], ["col"])
+    parts = _cell_parts(survey_id, joined, questions, [column], ["col"])
     multiple = [question for question in questions if question.type == "multiple_choice"]
-    parts += _answered_parts(answer, survey_id, source, multiple, [column], ["col"])
+    parts += _answered_parts(survey_id, joined, multiple, [column], ["col"])
     cells: dict = defaultdict(dict)
     bases: dict = defaultdict(dict)
     for question_id, item, code, number, col, count in _run(session, parts):

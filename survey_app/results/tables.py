@@ -188,7 +188,8 @@ def crosstab(question: Question, item: Category | None, variable: Question,
     question; otherwise each respondent is in one row and a column's base is its sum.
     """
     rows = _with_unknown(categories(question), [code for code, _ in counts])
-    stated = _with_unknown(categories(variable), [column for _, column in counts if column not in (NOT_STATED, NOT_SHOWN)])
+    answers = [column for _, column in counts if column not in (NOT_STATED, NOT_SHOWN)]
+    stated = _with_unknown(categories(variable), answers)
     columns = stated + (Category(NOT_STATED, None), Category(NOT_SHOWN, None))
     cells = tuple(tuple(counts.get((row.code, column.code), 0) for column in columns) for row in rows)
     if column_bases is None:

@@ -42,8 +42,9 @@ def results(slug: str):
     filters, problems = parse_filters(request.args, questionnaire, [v.number for v in survey.versions], offered)
     session = db.session()
     found = summary(session, survey.id, questionnaire, filters)
-    sections = [section for returned in plugins.hook().result_sections(
-        survey_id=survey.id, questionnaire=questionnaire, filters=filters, session=session) for section in returned or ()]
+    returned = plugins.hook().result_sections(survey_id=survey.id, questionnaire=questionnaire, filters=filters,
+                                              session=session)
+    sections = [section for found in returned for section in found or ()]
     language = _language(questionnaire)
 
     def text(value: Text | None) -> str:
@@ -54,15 +55,16 @@ def results(slug: str):
         filters=filters, problems=problems, breakdowns=[questionnaire.questions[id] for id in offered],
         filterable=filterable_questions(questionnaire), page_language=language, text=text,
         category_label=lambda code, label: text(label) if label is not None else standard_label(code),
-        number=format_number,
+        number=format_number, percent=format_percent,
     )
 
 
 def breakdown_variables(questionnaire: Questionnaire) -> list[str]:
     """The question ids plugins offer to break results down by (single-choice questions outside repeats)."""
-    caller = getattr(plugins.hook(), "breakdown_variables", None)
-    offered = [question_id for found in (caller(questionnaire=questionnaire) if caller else ()) for question_id in found or ()]
-    return [question_id for question_id in dict.fromkeys(offered) if _is_variable(questionnaire.questions.get(question_id))]
+    caller = getattr(plugins.hook(), "breakdown_variables", None)  # a hook only plugins specify so far
+    returned = caller(questionnaire=questionnaire) if caller else ()
+    offered = dict.fromkeys(question_id for found in returned for question_id in found or ())
+    return [question_id for question_id in offered if _is_variable(questionnaire.questions.get(question_id))]
 
 
 def filterable_questions(questionnaire: Questionnaire) -> list[Question]:
@@ -131,6 +133,11 @@ def _language(questionnaire: Questionnaire) -> str:
 def standard_label(code: str) -> str:
     """The wording of a category the questionnaire gives no label for (yes/no, not stated, ...)."""
     return {"yes": _("Yes"), "no": _("No"), NOT_STATED: _("Not stated"), NOT_SHOWN: _("Not shown")}.get(code, code)
+
+
+def format_percent(value: float | None) -> str:
+    """A percentage for a table or chart ("42.5%"); a dash when there is no base."""
+    return "–" if value is None else f"{format_number(value)}%"
 
 
 def format_number(value: float | None, decimals: int = 1) -> str:
