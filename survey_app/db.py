@@ -42,7 +42,10 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _configure_sqlite)
         event.listen(engine, "begin", _begin_immediate)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    # No pre-ping (a round trip per request): after a database restart the first
+    # query fails, the error page asks to try again, and SQLAlchemy replaces the
+    # whole pool at once.
+    return create_engine(url, pool_size=5, max_overflow=5, pool_recycle=1800)
 
 
 def _configure_sqlite(dbapi_connection, _record) -> None:
