@@ -5,6 +5,7 @@ The tests register it with ``create_app(config, plugins=[plugin_example])``.
 from __future__ import annotations
 
 import click
+from sqlalchemy import func, select
 from flask import Blueprint
 from flask.cli import with_appcontext
 from markupsafe import Markup
@@ -13,6 +14,7 @@ from survey_app import hookimpl
 from survey_app.contributions import ExportFormat, ResponseColumn
 from survey_app.models import ResponseMetric
 from survey_app.questionnaire import Problem
+from survey_app.results.tables import FrequencyRow, FrequencyTable, ResultSection
 
 ping = Blueprint("example", "example")
 
@@ -79,6 +81,20 @@ def response_columns(questionnaire):
 
 def _write_text(target, survey_id, **_options):
     target.write(f"survey {survey_id}\n".encode())
+
+
+@hookimpl
+def result_sections(survey_id, questionnaire, filters, session):
+    """A section counting, in SQL, the responses this plugin marked completed."""
+    if "example" not in questionnaire.plugins:
+        return None
+    count = session.execute(select(func.count()).select_from(ResponseMetric).where(
+        ResponseMetric.survey_id == survey_id, ResponseMetric.plugin == "example",
+        ResponseMetric.name == "completed")).scalar_one()
+    table = FrequencyTable(question_id="example_completed", question_type="integer", label={"en": "Completed"},
+                           rows=(FrequencyRow(code="completed", label={"en": "Completed"}, count=count, percent=100.0),),
+                           base=count, shown=count)
+    return [ResultSection(title={"en": "Example section"}, plugin="example", tables=(table,))]
 
 
 @hookimpl

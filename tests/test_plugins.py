@@ -201,6 +201,26 @@ def test_hook_response_columns(plugin_app):
     assert column.key == "example.completed"
 
 
+def test_hook_result_sections(plugin_app, survey, make_user_in):
+    client = plugin_app.test_client()
+    complete(client, survey)
+    login(client, "owner@example.org")
+    page = client.get(f"/surveys/{survey}/results")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "Example section" in html and "Completed" in html
+    with plugin_app.app_context():
+        from survey_app.models import Survey
+        from survey_app.results.tables import ResultFilters
+
+        survey_id = db.session().execute(select(Survey.id).where(Survey.slug == survey)).scalar_one()
+        sections = [found for found in plugins.hook(plugin_app).result_sections(
+            survey_id=survey_id, questionnaire=load_checked(json.dumps(with_section({})), plugin_app),
+            filters=ResultFilters(), session=db.session()) if found]
+    [[section]] = sections
+    assert section.tables[0].rows[0].count == 1
+
+
 def test_hook_register_export_formats(plugin_app):
     export_format = plugins.export_formats(plugin_app)["example-txt"]
     target = io.BytesIO()

@@ -35,7 +35,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import (CTE, ColumnElement, CompoundSelect, FromClause, Select, and_, case, cast, distinct,
+from sqlalchemy import (CTE, ColumnElement, CompoundSelect, FromClause, Select, Subquery, and_, case, cast, distinct,
                         exists, func, null, select, union_all)
 from sqlalchemy.orm import Session
 
@@ -58,14 +58,24 @@ _COMPLETE = ResponseStatus.COMPLETE
 Counts = dict[tuple[int, ResponseStatus], int]
 
 
-def filtered_responses(survey_id: int, filters: ResultFilters) -> CTE:
-    """The survey's responses that pass ``filters`` (columns ``id``, ``version_id``, ``status``), as a CTE.
+def filtered_responses(survey_id: int, filters: ResultFilters) -> Subquery:
+    """The survey's responses that pass ``filters`` (columns ``id``, ``version_id``, ``status``), as a subquery."""
+    return _passing(survey_id, filters).subquery("r")
+
+
+def _counted_responses(survey_id: int, filters: ResultFilters) -> CTE:
+    """:func:`filtered_responses` as a CTE for the counting statements.
 
     SQLite materializes it once per statement (3.35+), so each answer finds its
     response in a small temporary table instead of the wide ``responses``
-    table; PostgreSQL inlines it (12+), so its planner keeps hash joins and
-    parallel workers.
+    table, however many UNION ALL parts join it; PostgreSQL inlines it (12+),
+    so its planner keeps hash joins and parallel workers.
     """
+    return (_passing(survey_id, filters).cte("r").prefix_with("MATERIALIZED", dialect="sqlite")
+            .prefix_with("NOT MATERIALIZED", dialect="postgresql"))
+
+
+def _passing(survey_id: int, filters: ResultFilters) -> Select:
     query = select(Response.id, Response.version_id, Response.status).where(Response.survey_id == survey_id)
     if filters.completed_only:
         query = query.where(Response.status == _COMPLETE)
@@ -83,8 +93,7 @@ def filtered_responses(survey_id: int, filters: ResultFilters) -> CTE:
         query = query.where(exists().where(chosen.c.response_id == Response.id, chosen.c.survey_id == survey_id,
                                            chosen.c.question_id == question_id, chosen.c.entry == 0,
                                            chosen.c.code == value))
-    return (query.cte("r").prefix_with("MATERIALIZED", dialect="sqlite")
-            .prefix_with("NOT MATERIALIZED", dialect="postgresql"))
+    return query
 
 
 def _midnight(day: date) -> datetime:
@@ -108,7 +117,7 @@ def unconditional_versions(session: Session, survey_id: int) -> dict[str, frozen
     return {question_id: frozenset(ids) for question_id, ids in found.items()}
 
 
-def response_counts(session: Session, responses: CTE) -> Counts:
+def response_counts(session: Session, responses: FromClause) -> Counts:
     """How many of ``responses`` there are per (version id, status)."""
     query = select(responses.c.version_id, responses.c.status, func.count()).group_by(
         responses.c.version_id, responses.c.status)
@@ -117,7 +126,7 @@ def response_counts(session: Session, responses: CTE) -> Counts:
 
 def summary(session: Session, survey_id: int, questionnaire: Questionnaire, filters: ResultFilters) -> Summary:
     """Frequency tables (and numeric summaries) of every answerable question, in questionnaire order."""
-    responses = filtered_responses(survey_id, filters)
+    responses = _counted_responses(survey_id, filters)
     counts = response_counts(session, responses)
     questions = [question for question in questionnaire.all_questions() if question.type not in ("note", "repeat")]
     cells, answered = _frequency_counts(session, survey_id, responses, questions)
@@ -250,7 +259,7 @@ def _or_null(column, name: str):
     return (column if column is not None else cast(null(), Answer.__table__.c[name].type)).label(name)
 
 
-def numeric_summaries(session: Session, survey_id: int, responses: CTE,
+def numeric_summaries(session: Session, survey_id: int, responses: FromClause,
                       questions: Sequence[Question]) -> dict[str, NumericSummary]:
     """n, mean, median, minimum and maximum of each question's numbers, in one statement.
 
@@ -293,7 +302,7 @@ def crosstabs(session: Session, survey_id: int, questionnaire: Questionnaire, fi
                  and (wanted is None or question.id in wanted)]
     if not questions:
         return []
-    responses = filtered_responses(survey_id, filters)
+    responses = _counted_responses(survey_id, filters)
     stated = Answer.__table__.alias("v")
 
     def joined(rows: FromClause) -> FromClause:
