@@ -6,7 +6,7 @@ import logging
 from flask import Flask, render_template
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError, PendingRollbackError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -18,6 +18,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(OperationalError, _database_unavailable)
     app.register_error_handler(DBAPIError, _database_unavailable)
+    app.register_error_handler(PendingRollbackError, _database_unavailable)  # after a connection died mid-flush
     app.register_error_handler(Exception, _unexpected_error)
 
 

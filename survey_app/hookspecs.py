@@ -122,6 +122,11 @@ def register_export_formats() -> list[ExportFormat] | None:
     """
 
 
+@hookspec
+def breakdown_variables(questionnaire: Questionnaire) -> list[str] | None:
+    """Question ids the results page offers to break every table down by (e.g. gender)."""
+
+
 # --- Pages ------------------------------------------------------------------
 
 

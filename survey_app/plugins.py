@@ -16,6 +16,7 @@ import logging
 
 import pluggy
 from flask import Flask, before_render_template, current_app, request
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from survey_app import db, hookspecs
@@ -120,6 +121,8 @@ def call_in_savepoints(hook_name: str, session: Session, response: Response, **a
         try:
             with session.begin_nested():
                 implementation.function(**{name: arguments[name] for name in implementation.argnames})
+        except DBAPIError:
+            raise  # the database itself failed (e.g. a lost connection): not the plugin's fault
         except Exception as error:  # a plugin's bug must not reach the respondent
             log.exception("plugin %s failed in %s", implementation.plugin_name, hook_name)
             session.add(PluginFailure(survey_id=response.survey_id, response_id=response.id,

@@ -98,6 +98,12 @@ def result_sections(survey_id, questionnaire, filters, session):
 
 
 @hookimpl
+def breakdown_variables(questionnaire):
+    section = questionnaire.plugins.get("example")
+    return [section["break_down_by"]] if section and "break_down_by" in section else None
+
+
+@hookimpl
 def register_export_formats():
     return [ExportFormat(name="example-txt", label="Example text", media_type="text/plain", extension="txt",
                          write=_write_text)]

@@ -221,6 +221,20 @@ def test_hook_result_sections(plugin_app, survey, make_user_in):
     assert section.tables[0].rows[0].count == 1
 
 
+def test_hook_breakdown_variables(plugin_app, make_user_in):
+    owner = make_user_in(plugin_app, "researcher")
+    with plugin_app.app_context():
+        session = db.session()
+        document = with_section({"break_down_by": "gender"})
+        import_survey(session, load_checked(json.dumps(document)), owner, status=SurveyStatus.OPEN)
+        session.commit()
+    client = plugin_app.test_client()
+    login(client, "owner@example.org")
+    html = client.get("/surveys/all-types/results").get_data(as_text=True)
+    assert re.search(r'<option value="gender"', html), "the plugin's variable is offered"
+    assert '<option value="pregnant_question"' not in html  # a yes/no question no plugin offered
+
+
 def test_hook_register_export_formats(plugin_app):
     export_format = plugins.export_formats(plugin_app)["example-txt"]
     target = io.BytesIO()

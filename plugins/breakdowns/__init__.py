@@ -25,7 +25,7 @@ def validate_questionnaire(questionnaire: Questionnaire) -> list[Problem]:
     return config.find_problems(questionnaire)
 
 
-@hookimpl(optionalhook=True)
+@hookimpl
 def breakdown_variables(questionnaire: Questionnaire) -> list[str]:
     """The questions the results page offers to break results down by."""
     return list(config.variables(questionnaire))

@@ -123,7 +123,7 @@ def preview(slug: str, page_id: str | None = None):
     state = _state(survey, fingerprint)
     language = _language(questionnaire, state)
     g.interface_language = language
-    visit = Visit(survey, questionnaire, language)
+    visit = Visit(survey, survey.latest_version, questionnaire, language)  # the draft stands in for a version
     if request.method == "POST" and request.form.get("action") == "restart":
         _forget()
         return redirect(url_for("design.preview", slug=slug, lang=language))

@@ -69,7 +69,8 @@ def shape_problems(document: dict[str, Any]) -> list[Problem]:
     if _fast_validator().is_valid(document):
         return []
     errors = [(error, ()) for error in _outline_validator().iter_errors(document)]
-    for page_index, page in enumerate(document.get("pages") or ()):
+    pages = document.get("pages")
+    for page_index, page in enumerate(pages if isinstance(pages, list) else ()):
         questions = page.get("questions") if isinstance(page, dict) else None
         for question_index, question in enumerate(questions if isinstance(questions, list) else ()):
             if isinstance(question, dict):

@@ -61,8 +61,7 @@ def results(slug: str):
 
 def breakdown_variables(questionnaire: Questionnaire) -> list[str]:
     """The question ids plugins offer to break results down by (single-choice questions outside repeats)."""
-    caller = getattr(plugins.hook(), "breakdown_variables", None)  # a hook only plugins specify so far
-    returned = caller(questionnaire=questionnaire) if caller else ()
+    returned = plugins.hook().breakdown_variables(questionnaire=questionnaire)
     offered = dict.fromkeys(question_id for found in returned for question_id in found or ())
     return [question_id for question_id in offered if _is_variable(questionnaire.questions.get(question_id))]
 

@@ -1,0 +1,1 @@
+"""Load and fault tests: simulated respondents against gunicorn (all marked ``slow``)."""
