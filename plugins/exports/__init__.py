@@ -31,8 +31,7 @@ def register_export_formats() -> list[ExportFormat]:
         ExportFormat("csv", {"en": "CSV for Excel (UTF-8 with BOM)", "ru": "CSV для Excel (UTF-8 с BOM)",
                              "kk": "Excel үшін CSV (UTF-8, BOM)"}, csv.MEDIA_TYPE, "csv",
                      partial(csv.write_csv, bom=True)),
-        ExportFormat("csv-plain", {"en": "CSV (UTF-8)", "ru": "CSV (UTF-8)", "kk": "CSV (UTF-8)"}, csv.MEDIA_TYPE, "csv",
-                     partial(csv.write_csv, bom=False)),
+        ExportFormat("csv-plain", "CSV (UTF-8)", csv.MEDIA_TYPE, "csv", partial(csv.write_csv, bom=False)),
     ]
 
 

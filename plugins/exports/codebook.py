@@ -96,8 +96,8 @@ def _metric_rows(column: ResponseColumn, languages: tuple[str, ...]) -> Iterator
     yield [column.key, f"plugin column ({column.kind})", None, None, "column", None,
            *(localize(column.label, language, language) for language in languages), *blank], "bold"
     for code, text in column.code_labels.items():
-        yield [column.key, None, None, None, "code", code, *(localize(text, language, language) for language in languages),
-               *blank], "cell"
+        yield [column.key, None, None, None, "code", code,
+               *(localize(text, language, language) for language in languages), *blank], "cell"
 
 
 def _plugin_rules(value: Any, question_id: str, path: str = "") -> Iterator[str]:

@@ -280,9 +280,9 @@ class _Builder:
                                   "code", source=(id, row.value), labels=labels) for row in merged.rows]
             case "ranking":
                 rank = _("rank")
-                columns = [Column(f"{id}.{choice.value}",
-                                  self.header(f"{id}.{choice.value}", label, f"{merged.text(choice.label, self.language)} ({rank})"),
-                                  "number", source=(id, choice.value), convert=_rank) for choice in merged.choices]
+                columns = [Column(f"{id}.{choice.value}", self.header(
+                    f"{id}.{choice.value}", label, f"{merged.text(choice.label, self.language)} ({rank})"),
+                    "number", source=(id, choice.value), convert=_rank) for choice in merged.choices]
             case "date":
                 columns = [Column(id, self.header(id, label), "date", source=(id, ""), convert=_date)]
             case "integer" | "decimal" | "rating":
@@ -302,11 +302,11 @@ class _Builder:
         columns = []
         if self.joined:
             separator = " " if self.codes else "; "
-            columns.append(Column(id, self.header(id, label), "text", _joined(id, values, labels, separator), id))
+            columns.append(Column(id, self.header(id, label), "text", _joined(id, values, labels, separator), reads=id))
         for value in values:
             text = labels.get(value, value)
             columns.append(Column(f"{id}.{value}", self.header(f"{id}.{value}", label, text), "flag",
-                                  _flag(id, value, merged.asked.get(value, frozenset())), id))
+                                  _flag(id, value, merged.asked.get(value, frozenset())), reads=id))
         if merged.other is not None:
             columns.append(self.other_text(merged, label))
         return columns

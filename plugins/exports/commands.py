@@ -72,9 +72,9 @@ def export_command(slug: str, format_name: str, output: Path, lang: str | None, 
         raise click.UsageError(" ".join(problems))
     total = count_responses(session, survey.id, filters)
     handle, temporary = tempfile.mkstemp(prefix=f".{output.name}.", dir=output.resolve().parent)
+    label = f"Exporting {total} responses of '{slug}'"
     try:
-        with os.fdopen(handle, "wb") as target, \
-                click.progressbar(length=total, label=f"Exporting {total} responses of '{slug}'", file=sys.stderr) as bar:
+        with os.fdopen(handle, "wb") as target, click.progressbar(length=total, label=label, file=sys.stderr) as bar:
             report = export_format.write(target=target, survey_id=survey.id, questionnaire=questionnaire,
                                          filters=filters, session=session,
                                          progress=lambda done, _total: bar.update(done - bar.pos),

@@ -43,8 +43,8 @@ def count_responses(session: Session, survey_id: int, filters: ResultFilters) ->
     return session.execute(select(func.count()).select_from(filtered_responses(survey_id, filters))).scalar_one()
 
 
-def response_rows(plan: Plan, session: Session, survey_id: int, filters: ResultFilters,
-                  batch_size: int = DEFAULT_BATCH, progress: Callable[[int], None] | None = None) -> Iterator[ResponseRows]:
+def response_rows(plan: Plan, session: Session, survey_id: int, filters: ResultFilters, batch_size: int = DEFAULT_BATCH,
+                  progress: Callable[[int], None] | None = None) -> Iterator[ResponseRows]:
     """Each response's row of the Responses table and rows of the repeat tables, in response id order.
 
     ``progress(done)`` is called after each batch with the number of responses done so far.
@@ -64,7 +64,8 @@ def response_rows(plan: Plan, session: Session, survey_id: int, filters: ResultF
                 for entry in sorted(by_entry.keys() - {0}):
                     for repeat_id, maker in repeats.items():
                         if maker.reads(by_entry[entry]):
-                            repeat_rows.setdefault(repeat_id, []).append(maker.row(response, entry, by_entry[entry], {}))
+                            row = maker.row(response, entry, by_entry[entry], {})
+                            repeat_rows.setdefault(repeat_id, []).append(row)
                 found = by_entry.get(0, ())
             yield main.row(response, 0, found, metrics.get(response.id, {})), repeat_rows
         done += len(batch)

@@ -40,8 +40,9 @@ def write_summary(workbook: Workbook, sheet: SafeSheet, plan: Plan, survey_id: i
                   filters: ResultFilters, session: Session, report: ExportReport) -> None:
     """Fill ``sheet`` with the survey's results under ``filters`` (call within ``export_locale``)."""
     found = summary(session, survey_id, questionnaire, filters)
-    sections = [section for returned in plugins.hook().result_sections(
-        survey_id=survey_id, questionnaire=questionnaire, filters=filters, session=session) for section in returned or ()]
+    returned = plugins.hook().result_sections(survey_id=survey_id, questionnaire=questionnaire, filters=filters,
+                                              session=session)
+    sections = [section for found in returned for section in found or ()]
     writer = _SummaryWriter(workbook, sheet, plan, questionnaire)
     writer.heading(found.responses, filters, report)
     for table in found.tables:
