@@ -65,90 +65,21 @@ from typing import Any
 from survey_app.questionnaire.errors import Problem
 from survey_app.questionnaire.expressions import Call, Lit, Node, Op, Ref
 from survey_app.questionnaire.loader import DEFAULT_MAX_BYTES
+from survey_app.xlsform.constraints import and_, conjuncts, join_and, pattern_from_xpath, same_tree, split_constraint
 from survey_app.xlsform.expressions import Unsupported, render, xpath_to_tree
 from survey_app.xlsform.reader import MAX_ROWS, TRANSLATABLE, Row, Sheet, Workbook, read_workbook, sheet_path
+from survey_app.xlsform.vocabulary import (
+    ALLOWED_FIELDS, APPEARANCES, BEGIN, COLUMN_OF_KEY, END, METADATA, NO_WORDS, OTHER_LABELS, SELECT, SELECT_TYPES, SIMPLE_TYPES, YES_WORDS, language_code,
+)
 
 #: Most problems reported for one workbook (a broken file should not produce thousands).
 MAX_PROBLEMS = 200
 
-LANGUAGE_NAMES = {
-    "kk": "Kazakh", "ru": "Russian", "en": "English", "ky": "Kyrgyz", "uz": "Uzbek", "tg": "Tajik",
-    "tk": "Turkmen", "uk": "Ukrainian", "be": "Belarusian", "az": "Azerbaijani", "hy": "Armenian",
-    "ka": "Georgian", "mn": "Mongolian", "tr": "Turkish", "de": "German", "fr": "French", "es": "Spanish",
-    "pt": "Portuguese", "it": "Italian", "ar": "Arabic", "fa": "Persian", "zh": "Chinese", "ko": "Korean",
-    "ja": "Japanese", "ug": "Uyghur", "tt": "Tatar", "pl": "Polish", "hi": "Hindi", "sw": "Swahili",
-}
-_NAMED_LANGUAGES = {name.lower(): code for code, name in LANGUAGE_NAMES.items()} | {
-    "қазақ": "kk", "қазақша": "kk", "қазақ тілі": "kk", "казахский": "kk", "kazakh": "kk",
-    "русский": "ru", "орыс": "ru", "орысша": "ru", "орыс тілі": "ru", "russian": "ru",
-    "ағылшын": "en", "ағылшынша": "en", "английский": "en", "english": "en",
-    "кыргызча": "ky", "кыргызский": "ky", "o'zbek": "uz", "узбекский": "uz",
-}
-#: The wording of the "other" choice that ``or_other`` adds, by language.
-OTHER_LABELS = {"kk": "Басқа", "ru": "Другое", "en": "Other"}
-#: The label of the "please specify" question the export adds after a choice with "other".
-SPECIFY_LABELS = {"kk": "Нақтылаңыз", "ru": "Уточните", "en": "Please specify"}
-#: Choice labels that make a yes/no list a ``yes_no`` question.
-YES_WORDS = frozenset({"yes", "да", "иә", "ия", "иа", "ha", "evet", "oui", "sí", "si", "ja", "ооба"})
-NO_WORDS = frozenset({"no", "нет", "жоқ", "joq", "yo'q", "hayır", "non", "nein", "жок"})
-
-_CODE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*")
-_NAME_WITH_CODE = re.compile(r"^(.*?)\s*\(\s*([^()]+?)\s*\)\s*$")
 _CHOICE_VALUE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 _ROW_VALUE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
 _PIPED = re.compile(r"\$\{([^{}]*)\}")
 _KAZAKH_LETTERS = re.compile(r"[әғқңөұүһіӘҒҚҢӨҰҮҺІ]")
 _CYRILLIC = re.compile(r"[А-яЁё]")
-
-_BEGIN = re.compile(r"^begin[ _](group|repeat|lgroup|looped group|loop)(?: (?:over )?(\S+))?$")
-_END = re.compile(r"^end[ _](group|repeat|lgroup|looped group|loop)$")
-_SELECT = re.compile(r"^(select_one|select one|select1|select_multiple|select all that apply|rank)\s+(\S+)"
-                     r"(?:\s+(or_other|or other|or specify other))?$", re.IGNORECASE)
-_SIMPLE_TYPES = {
-    "text": "text", "string": "text", "integer": "integer", "int": "integer", "decimal": "decimal",
-    "date": "date", "note": "note", "calculate": "calculated", "range": "range",
-}
-_SELECT_TYPES = {"select_one": "single_choice", "select one": "single_choice", "select1": "single_choice",
-                 "select_multiple": "multiple_choice", "select all that apply": "multiple_choice",
-                 "rank": "ranking"}
-_METADATA = {"start", "end", "today", "deviceid", "imei", "subscriberid", "simserial", "phonenumber",
-             "username", "email", "audit", "start-geopoint", "background-geopoint", "background-audio"}
-
-_QUESTION_FIELDS = frozenset({"type", "name", "label", "hint", "required", "required_message", "relevant",
-                              "constraint", "constraint_message", "default", "appearance", "ignored"})
-_ALLOWED_FIELDS = {
-    "single_choice": _QUESTION_FIELDS, "multiple_choice": _QUESTION_FIELDS, "ranking": _QUESTION_FIELDS,
-    "text": _QUESTION_FIELDS, "integer": _QUESTION_FIELDS, "decimal": _QUESTION_FIELDS, "date": _QUESTION_FIELDS,
-    "range": _QUESTION_FIELDS | {"parameters"},
-    "note": frozenset({"type", "name", "label", "hint", "relevant", "appearance", "ignored"}),
-    "calculated": frozenset({"type", "name", "label", "hint", "relevant", "calculation", "ignored"}),
-    "group": frozenset({"type", "name", "label", "hint", "relevant", "appearance", "ignored"}),
-    "repeat": frozenset({"type", "name", "label", "hint", "relevant", "appearance", "repeat_count", "ignored"}),
-    "end": frozenset({"type", "name", "ignored"}),
-}
-_PRESENTATION = frozenset({"likert", "horizontal", "horizontal-compact", "columns", "columns-pack", "columns-n",
-                           "quick", "compact", "field-list", "no-calendar", "thousands-sep", "numbers",
-                           "vertical", "no-ticks", "picker", "rating"})
-_APPEARANCES = {
-    "single_choice": {"minimal", "autocomplete", "likert", "horizontal", "horizontal-compact", "columns",
-                      "columns-pack", "columns-n", "quick", "compact"},
-    "multiple_choice": {"minimal", "autocomplete", "likert", "horizontal", "horizontal-compact", "columns",
-                        "columns-pack", "columns-n", "compact"},
-    "ranking": set(), "text": {"multiline", "numbers"}, "integer": {"thousands-sep", "numbers"},
-    "decimal": {"thousands-sep", "numbers"}, "date": {"no-calendar"}, "note": set(), "calculated": set(),
-    "range": {"rating", "vertical", "no-ticks", "picker"}, "group": {"field-list", "table-list"},
-    "repeat": {"field-list"},
-}
-#: Our question keys -> the XLSForm column that a problem with them is about.
-_COLUMN_OF_KEY = {
-    "id": "name", "type": "type", "label": "label", "hint": "hint", "required": "required",
-    "required_message": "required_message", "show_if": "relevant", "default": "default",
-    "constraints": "constraint", "expression": "calculation", "choices": "type", "other": "type",
-    "display": "appearance", "min": "constraint", "max": "constraint", "min_length": "constraint",
-    "max_length": "constraint", "pattern": "constraint", "pattern_message": "constraint_message",
-    "min_selected": "constraint", "max_selected": "constraint", "max_count": "repeat_count",
-    "rows": "type", "title": "label", "description": "hint", "questions": "type", "value": "name",
-}
 
 
 @dataclass
@@ -190,7 +121,7 @@ class Conversion:
             if prefix in self.sources:
                 sheet, row = self.sources[prefix]
                 rest = [part for part in parts[end:] if not part.isdigit()]
-                column = _COLUMN_OF_KEY.get(rest[0], rest[0]) if rest else None
+                column = COLUMN_OF_KEY.get(rest[0], rest[0]) if rest else None
                 if sheet == "settings" and parts[1:2] and parts[1] in ("id", "title", "version", "default_language"):
                     column = {"id": "form_id", "title": "form_title"}.get(parts[1], parts[1])
                 read_as = self._read_as(problem.path)
@@ -350,7 +281,7 @@ class _Converter:
                     elif column.language not in parts:
                         parts.append(column.language)
         for part in parts:
-            code = _language_code(part)
+            code = language_code(part)
             if code is None:
                 sheet = "survey" if any(c.language == part for c in self.workbook.survey.columns) else "choices"
                 self.problems.append(Problem(sheet_path(sheet, 1), f"the language '{part}' has no code: write the "
@@ -360,7 +291,7 @@ class _Converter:
         named_default = settings["default_language"]
         default = None
         if named_default:
-            default = self.language_of.get(named_default) or _language_code(named_default)
+            default = self.language_of.get(named_default) or language_code(named_default)
             if default is None:
                 self.problem(settings["row"], f"default_language: '{named_default}' has no code; write it like "
                                               "'Russian (ru)'", sheet="settings")
@@ -474,7 +405,7 @@ class _Converter:
                     self.problem(row, "type: the row has no type")
                 continue
             lowered = kind_text.lower()
-            if begin := _BEGIN.match(lowered):
+            if begin := BEGIN.match(lowered):
                 control = "repeat" if begin.group(1) in ("repeat", "lgroup", "looped group") else begin.group(1)
                 if control == "loop" or begin.group(2):
                     self.problem(row, f"type: '{kind_text}' (a loop over a list) is not supported")
@@ -483,7 +414,7 @@ class _Converter:
                 stack[-1].children.append(element)
                 stack.append(element)
                 continue
-            if end := _END.match(lowered):
+            if end := END.match(lowered):
                 control = "repeat" if end.group(1) in ("repeat", "lgroup", "looped group") else end.group(1)
                 self._check_fields(row, "end")
                 if len(stack) == 1:
@@ -504,21 +435,21 @@ class _Converter:
 
     def _question_element(self, row: Row, kind_text: str) -> _Element | None:
         name = row.get("name") or ""
-        if select := _SELECT.match(kind_text):
+        if select := SELECT.match(kind_text):
             command = select.group(1).lower()
             list_name = select.group(2)
             if list_name.startswith("${"):
                 self.problem(row, f"type: '{kind_text}' (choices from earlier answers) is not supported")
                 return None
-            element = _Element(row=row, kind="question", type=_SELECT_TYPES[command], name=name,
+            element = _Element(row=row, kind="question", type=SELECT_TYPES[command], name=name,
                                list_name=list_name, or_other=bool(select.group(3)))
             if element.or_other and element.type == "ranking":
                 self.problem(row, "type: or_other is not supported on rank questions")
-        elif kind_text.lower() in _SIMPLE_TYPES:
-            element = _Element(row=row, kind="question", type=_SIMPLE_TYPES[kind_text.lower()], name=name)
+        elif kind_text.lower() in SIMPLE_TYPES:
+            element = _Element(row=row, kind="question", type=SIMPLE_TYPES[kind_text.lower()], name=name)
         else:
             first = kind_text.split()[0].lower()
-            if first in _METADATA:
+            if first in METADATA:
                 self.problem(row, f"type: '{kind_text}' (automatic metadata) is not supported; delete the row")
             elif "external" in first or "from_file" in first or first in ("select_one_from_file",):
                 self.problem(row, f"type: '{kind_text}' (choices from an external file) is not supported")
@@ -534,7 +465,7 @@ class _Converter:
             listed = ", ".join(f"'{header}'" for header in unknown)
             self.problem(row, f"the column{'s' if len(unknown) > 1 else ''} {listed} "
                               f"{'are' if len(unknown) > 1 else 'is'} not supported")
-        allowed = _ALLOWED_FIELDS[kind]
+        allowed = ALLOWED_FIELDS[kind]
         for column in row.cells:
             if column.field is None or column.field in allowed:
                 continue
@@ -689,7 +620,7 @@ class _Converter:
     def _flattened(self, group: _Element, relevance: Node | None, repeat: str | None) -> list[dict]:
         row = group.row
         own = self._expression(row, "relevant")
-        combined = _and(relevance, own)
+        combined = and_(relevance, own)
         self._appearance(row, "group")
         questions: list[dict] = []
         label = self.text(row, "label")
@@ -710,7 +641,7 @@ class _Converter:
         row = element.row
         question: dict[str, Any] = {"id": element.id, "type": "repeat"}
         self._common_texts(row, question)
-        combined = _and(relevance, self._expression(row, "relevant"))
+        combined = and_(relevance, self._expression(row, "relevant"))
         if combined is not None:
             question["show_if"] = self._render(row, "relevant", combined)
         self._appearance(row, "repeat")
@@ -730,7 +661,7 @@ class _Converter:
         row = group.row
         question: dict[str, Any] = {"id": group.id, "type": "matrix"}
         self._common_texts(row, question)
-        combined = _and(relevance, self._expression(row, "relevant"))
+        combined = and_(relevance, self._expression(row, "relevant"))
         if combined is not None:
             question["show_if"] = self._render(row, "relevant", combined)
         if _yes(group.children[0].row.get("required")):
@@ -754,7 +685,7 @@ class _Converter:
         kind = element.type
         question: dict[str, Any] = {"id": element.id, "type": kind}
         self._common_texts(row, question)
-        combined = _and(relevance, self._expression(row, "relevant"))
+        combined = and_(relevance, self._expression(row, "relevant"))
         if combined is not None:
             question["show_if"] = self._render(row, "relevant", combined)
         required = row.get("required")
@@ -800,7 +731,7 @@ class _Converter:
 
     def _appearance(self, row: Row, kind: str) -> set[str]:
         words = set((row.get("appearance") or "").lower().split())
-        allowed = _APPEARANCES.get(kind, set())
+        allowed = APPEARANCES.get(kind, set())
         for word in sorted(words):
             normal = "columns-n" if re.fullmatch(r"columns-[0-9]+", word) else word
             if normal not in allowed and not re.fullmatch(r"w[0-9]+", word):
@@ -873,10 +804,10 @@ class _Converter:
         except Unsupported:
             return False
         other = Lit("other", 0)
-        return (isinstance(tree, Call) and tree.fn == "selected" and _same(tree.args[0], Ref(question_id, 0))
-                and _same(tree.args[1], other)) or \
-            (isinstance(tree, Op) and tree.op == "=" and _same(tree.args[0], Ref(question_id, 0))
-             and _same(tree.args[1], other))
+        return (isinstance(tree, Call) and tree.fn == "selected" and same_tree(tree.args[0], Ref(question_id, 0))
+                and same_tree(tree.args[1], other)) or \
+            (isinstance(tree, Op) and tree.op == "=" and same_tree(tree.args[0], Ref(question_id, 0))
+             and same_tree(tree.args[1], other))
 
     def _rating(self, row: Row, question: dict) -> bool:
         parameters = _parameters(row.get("parameters") or "")
@@ -928,22 +859,11 @@ class _Converter:
             if message is not None and row.get("constraint") is None:
                 self.problem(row, "constraint_message: there is no constraint for this message")
             return
-        conjuncts = list(_conjuncts(tree))
-        found: dict[str, Any] = {}
-        exclusive: list[str] = []
-        rest: list[Node] = []
-        for conjunct in conjuncts:
-            key, value = _recognise(conjunct, question["id"], kind)
-            if key == "exclusive":
-                exclusive.append(value)
-            elif key is not None and key not in found:
-                found[key] = value
-            else:
-                rest.append(conjunct)
+        found, exclusive, rest = split_constraint(tree, question["id"], kind)
         if message is not None and not rest and "pattern" not in found:
-            found, exclusive, rest = {}, [], conjuncts  # keep the author's message with the whole rule
+            found, exclusive, rest = {}, [], list(conjuncts(tree))  # keep the author's message with the whole rule
         if "pattern" in found:
-            pattern = _pattern_from_xpath(found["pattern"])
+            pattern = pattern_from_xpath(found["pattern"])
             found["pattern"] = pattern
             if message is not None:
                 found["pattern_message"] = message
@@ -962,7 +882,7 @@ class _Converter:
                 choices.append(choice)
             question["choices"] = choices
         if rest:
-            constraint: dict[str, Any] = {"expression": self._render(row, "constraint", _join_and(rest))}
+            constraint: dict[str, Any] = {"expression": self._render(row, "constraint", join_and(rest))}
             if message is not None:
                 constraint["message"] = message
             question["constraints"] = [constraint]
@@ -1054,18 +974,6 @@ def _walk(node: Any, path: str) -> Iterator[tuple[str, Any]]:
                          if isinstance(value, dict | list))
 
 
-def _language_code(part: str) -> str | None:
-    part = " ".join(part.split())
-    match = _NAME_WITH_CODE.match(part)
-    candidate = match.group(2) if match else part
-    pieces = candidate.replace("_", "-").split("-")
-    normal = "-".join([pieces[0].lower(), *pieces[1:]])
-    if _CODE.fullmatch(normal) and (match or len(pieces[0]) in (2, 3)) and normal.lower() not in _NAMED_LANGUAGES:
-        return normal
-    return _NAMED_LANGUAGES.get((match.group(1) if match else part).strip().lower()) or \
-        _NAMED_LANGUAGES.get(part.lower())
-
-
 def _slug(text: str) -> str | None:
     ascii_text = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode().lower()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")[:63].strip("-")
@@ -1119,111 +1027,3 @@ def _number(text: str) -> int | float:
     value = float(text)
     return int(value) if value.is_integer() else value
 
-
-def _and(left: Node | None, right: Node | None) -> Node | None:
-    if left is None or right is None:
-        return left if right is None else right
-    return Op("and", (left, right), 0)
-
-
-def _conjuncts(node: Node) -> Iterator[Node]:
-    if isinstance(node, Op) and node.op == "and":
-        for arg in node.args:
-            yield from _conjuncts(arg)
-    else:
-        yield node
-
-
-def _join_and(nodes: list[Node]) -> Node:
-    tree = nodes[0]
-    for node in nodes[1:]:
-        tree = Op("and", (tree, node), 0)
-    return tree
-
-
-def _same(a: Node, b: Node) -> bool:
-    """Structural equality, ignoring positions."""
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, Lit):
-        return type(a.value) is type(b.value) and a.value == b.value
-    if isinstance(a, Ref):
-        return a.name == b.name
-    if isinstance(a, Call):
-        return a.fn == b.fn and len(a.args) == len(b.args) and all(map(_same, a.args, b.args))
-    if isinstance(a, Op):
-        return a.op == b.op and len(a.args) == len(b.args) and all(map(_same, a.args, b.args))
-    return len(a.items) == len(b.items) and all(map(_same, a.items, b.items))
-
-
-def _is_number(node: Node, whole: bool = False) -> bool:
-    return isinstance(node, Lit) and isinstance(node.value, int | float) and not isinstance(node.value, bool) \
-        and (not whole or isinstance(node.value, int))
-
-
-_FLIPPED = {">=": "<=", "<=": ">="}
-
-
-def _recognise(node: Node, own: str, kind: str) -> tuple[str | None, Any]:
-    """The key of ours that ``node`` (one part of a constraint) stands for, and its value."""
-    me = Ref(own, 0)
-    if isinstance(node, Call) and node.fn == "regex" and kind in ("text", "long_text"):
-        subject, pattern = node.args
-        if _same(subject, me) and isinstance(pattern, Lit) and isinstance(pattern.value, str) and kind == "text":
-            return "pattern", pattern.value
-        return None, None
-    if isinstance(node, Op) and node.op == "not" and kind == "multiple_choice":
-        inner = node.args[0]
-        if isinstance(inner, Op) and inner.op == "and":
-            picked, counted = inner.args
-            if isinstance(picked, Call) and picked.fn == "selected" and _same(picked.args[0], me) \
-                    and isinstance(picked.args[1], Lit) and isinstance(counted, Op) and counted.op == ">" \
-                    and _same(counted.args[0], Call("count", (me,), 0)) and _same(counted.args[1], Lit(1, 0)):
-                return "exclusive", picked.args[1].value
-        return None, None
-    if not (isinstance(node, Op) and node.op in (">=", "<=")):
-        return None, None
-    left, right = node.args
-    op = node.op
-    if isinstance(left, Lit):
-        left, right, op = right, left, _FLIPPED[op]
-    low = op == ">="
-    if kind in ("integer", "decimal") and _same(left, me) and _is_number(right, whole=kind == "integer"):
-        return ("min" if low else "max"), right.value
-    if kind == "date" and _same(left, me) and isinstance(right, Lit) and isinstance(right.value, str):
-        return ("min" if low else "max"), right.value
-    if kind in ("text", "long_text") and _same(left, Call("len", (me,), 0)) and _is_number(right, whole=True):
-        return ("min_length" if low else "max_length"), right.value
-    if kind == "multiple_choice" and _same(left, Call("count", (me,), 0)) and _is_number(right, whole=True):
-        return ("min_selected" if low else "max_selected"), right.value
-    return None, None
-
-
-def _pattern_from_xpath(pattern: str) -> str:
-    """An XLSForm ``regex()`` (which matches anywhere in the answer) as our pattern (which
-    must match the whole answer)."""
-    if pattern.startswith("^(?:") and pattern.endswith(")$") and _balanced(pattern[4:-2]):
-        return pattern[4:-2]
-    if pattern.startswith("^") and pattern.endswith("$") and not pattern.endswith("\\$"):
-        return pattern
-    return f"(?s:.*)(?:{pattern})(?s:.*)"
-
-
-def _balanced(text: str) -> bool:
-    depth, escaped, in_class = 0, False, False
-    for char in text:
-        if escaped:
-            escaped = False
-        elif char == "\\":
-            escaped = True
-        elif in_class:
-            in_class = char != "]"
-        elif char == "[":
-            in_class = True
-        elif char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-            if depth < 0:
-                return False
-    return depth == 0 and not escaped

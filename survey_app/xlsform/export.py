@@ -31,7 +31,7 @@ from typing import Any
 
 from survey_app.questionnaire.expressions import ExpressionError
 from survey_app.questionnaire.model import Questionnaire
-from survey_app.xlsform.convert import LANGUAGE_NAMES, SPECIFY_LABELS
+from survey_app.xlsform.vocabulary import LANGUAGE_NAMES, SPECIFY_LABELS
 from survey_app.xlsform.expressions import to_xpath
 
 #: What a questionnaire loses in XLSForm (and so in a round trip through it).
