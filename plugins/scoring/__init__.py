@@ -11,6 +11,9 @@ implementations:
   rows named ``<score>.points``, ``.max``, ``.percent``, ``.band`` and
   ``.critical_failures`` (:mod:`.storage`);
 * ``response_columns``: points, percent and band columns for tables and exports;
+* ``result_sections``: per score, its distribution over bands and summaries of
+  its percent and points, broken down by the variable the results page asks
+  for (:mod:`.sections`, counted in SQL by :mod:`.results`);
 * ``page_snippets``: on the thank-you page, the respondent's own score for
   scores with ``"show_respondent": true`` (:mod:`.display`);
 * ``register_commands``: ``survey-app recompute-scores SLUG [--version N]``
@@ -20,7 +23,7 @@ from __future__ import annotations
 
 from survey_app import hookimpl
 
-from . import config, display
+from . import config, display, sections
 from .compute import answers_of, score_answers
 from .storage import replace_scores
 
@@ -47,6 +50,12 @@ def response_completed(response, questionnaire, session):
 @hookimpl
 def response_columns(questionnaire):
     return [column for score in config.rules_or_none(questionnaire).scores for column in display.columns(score)]
+
+
+@hookimpl
+def result_sections(survey_id, questionnaire, filters, session):
+    """A section per score: responses per band, and summaries of percent and points (see :mod:`.sections`)."""
+    return sections.score_sections(session, survey_id, questionnaire, filters)
 
 
 @hookimpl
