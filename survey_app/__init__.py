@@ -23,11 +23,12 @@ def create_app(config: Mapping[str, Any] | None = None, plugins: Iterable[object
 
     app.config.update(load_config(Path(app.instance_path), config))
 
-    from survey_app import db, extensions, plugins as plugin_system
+    from survey_app import db, extensions, plugins as plugin_system, question_types
 
     db.init_app(app)
     extensions.init_app(app)
     plugin_system.init_app(app, extra_plugins=plugins)
+    question_types.init_app(app)
 
     from survey_app import errors, security, templating
     from survey_app.auth import views as auth_views

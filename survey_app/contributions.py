@@ -1,11 +1,16 @@
-"""The objects plugins hand to the core through hooks."""
+"""The objects plugins hand to the core through hooks (and the ones question types use)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from survey_app.questionnaire.plugin_types import ExportColumn, FieldInput, QuestionType
 from survey_app.questionnaire.texts import Text
+from survey_app.questionnaire.values import Issue
+from survey_app.responses.validation import Unparsable
+
+__all__ = ["ExportColumn", "ExportFormat", "FieldInput", "Issue", "QuestionType", "ResponseColumn", "Unparsable"]
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,8 @@ The proportions are meant to look like fieldwork, not like noise:
 * optional questions are answered ~85% of the time (free-text comments less);
 * dates cluster on a few days of a plausible range; texts with a ``pattern``
   are derived from it (digits, ``HH:MM`` times, URLs, or any simple regular
-  expression), with a small table of per-question overrides for realism.
+  expression), with a small table of per-question overrides for realism;
+* questions of a plugin's type get the type's own ``example`` answers.
 
 All proportions come from the *seed*: the same seed gives the same population
 and, with the same random generator state, the same answers.
@@ -560,7 +561,7 @@ class DemoGenerator:
     def _plan(self, question: Question) -> Any:
         plan = self._plans.get(question.id)
         if plan is None:
-            builder = _PLANS.get(question.type, _Plan)
+            builder = _PluginPlan if question.plugin_type is not None else _PLANS.get(question.type, _Plan)
             plan = self._plans[question.id] = builder(self, question)
             if question.takes_answer and question.type != "repeat" and not hasattr(plan, "draw"):
                 raise DemoDataError(f"question '{question.id}': the demo-data generator cannot answer "
@@ -919,6 +920,24 @@ class _TextPlan(_Plan):
         return []
 
 
+class _PluginPlan(_Plan):
+    """A question of a plugin's type: the type's own ``example`` answers; without them,
+    an optional question is left unanswered (and a required one cannot be generated)."""
+
+    def __init__(self, generator: DemoGenerator, question: Question):
+        super().__init__(generator, question)
+        self.example = question.plugin_type.example
+        if self.example is None and question.required:
+            raise DemoDataError(f"question '{question.id}': the question type '{question.type}' gives no example "
+                                "answers, so the demo-data generator cannot answer this required question")
+
+    def draw(self, context: _Context, values: Mapping[str, Any]) -> Any:
+        return self.example(self.question, context.rng) if self.example is not None else None
+
+    def fallbacks(self, values: Mapping[str, Any]) -> list[Any]:
+        return []
+
+
 class _RepeatPlan(_Plan):
     def __init__(self, generator: DemoGenerator, question: Question):
         super().__init__(generator, question)
@@ -1096,6 +1115,8 @@ def demo_data_command(slug: str, count: int, seed: int | None, partial_share: fl
     if seed is None:
         seed = random.SystemRandom().randrange(10**9)
     workers = _default_workers(count) if workers is None else workers
+    if any(question.plugin_type is not None for question in questionnaire.all_questions()):
+        workers = 0  # worker processes load the questionnaire without the app, hence without plugin types
     now = utcnow()
     try:
         generator = DemoGenerator(questionnaire, seed, today=now.date())

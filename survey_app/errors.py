@@ -9,6 +9,9 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, OperationalError, PendingRollbackError
 from werkzeug.exceptions import HTTPException
 
+from survey_app.questionnaire.plugin_types import QuestionTypeFailed
+from survey_app.surveys import VersionUnavailable
+
 log = logging.getLogger(__name__)
 
 
@@ -19,6 +22,8 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(OperationalError, _database_unavailable)
     app.register_error_handler(DBAPIError, _database_unavailable)
     app.register_error_handler(PendingRollbackError, _database_unavailable)  # after a connection died mid-flush
+    app.register_error_handler(VersionUnavailable, _version_unavailable)
+    app.register_error_handler(QuestionTypeFailed, _version_unavailable)
     app.register_error_handler(Exception, _unexpected_error)
 
 
@@ -48,6 +53,13 @@ def _database_unavailable(error: Exception):
     log.warning("database unavailable: %s", error)
     return _page(503, _("Please try again in a moment"),
                  _("The service is busy or restarting. Your earlier answers are safe; send this page again."))
+
+
+def _version_unavailable(error: VersionUnavailable | QuestionTypeFailed):
+    log.error("%s", error, exc_info=error.__cause__)  # for the admins: what is missing, or the plugin's traceback
+    return _page(503, _("This survey is not available at the moment"),
+                 _("It needs a part of the platform that is not installed or is turned off here. "
+                   "Please try again later."))
 
 
 def _unexpected_error(error: Exception):

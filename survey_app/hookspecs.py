@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     from flask import Request as FlaskRequest
 
-    from survey_app.contributions import ExportFormat, ResponseColumn
+    from survey_app.contributions import ExportFormat, QuestionType, ResponseColumn
     from survey_app.models import Response
     from survey_app.questionnaire import Page, Problem, Questionnaire
     from survey_app.results.tables import ResultFilters, ResultSection
@@ -39,6 +39,26 @@ def register_routes(app: Flask) -> None:
 @hookspec
 def register_commands(cli: click.Group) -> None:
     """Add commands to the ``survey-app`` command group."""
+
+
+@hookspec
+def register_question_types() -> list[QuestionType] | None:
+    """Question types this plugin adds, as :class:`~survey_app.contributions.QuestionType` objects.
+
+    Collected once at start-up. Each type brings everything the core needs:
+    its ``name`` (never a built-in type's or another plugin's: a clash stops
+    the app, naming both), a ``label`` for the designer's add-question menu, a
+    JSON Schema of its own keys (merged into questionnaire validation, so its
+    questions get the same path-and-message problems as built-in ones), a
+    ``value_kind`` ("text", "number" or "date": what the answer is for
+    expressions, storage, results and exports), ``parse`` (posted text to value
+    or ``Unparsable``), ``check`` (value to ``Issue`` or None) with its own
+    translated ``messages``, ``render`` (the input's ``Markup``, drawn inside the
+    core's label and error structure), ``export_columns`` and an optional
+    ``example`` for demo data. A questionnaire naming a type that no loaded
+    plugin registers does not validate; a published survey using one shows a
+    "not available" page until the plugin is back.
+    """
 
 
 # --- Questionnaires ---------------------------------------------------------

@@ -10,9 +10,10 @@ from flask import Flask, current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from survey_app import plugins
+from survey_app import plugins, question_types
 from survey_app.models import QuestionnaireVersion, Survey, SurveyStatus, User
-from survey_app.questionnaire import Problem, Questionnaire, find_problems, load_questionnaire
+from survey_app.questionnaire import Problem, Questionnaire, QuestionnaireInvalid, find_problems, load_questionnaire
+from survey_app.questionnaire.plugin_types import QuestionTypes
 from survey_app.questionnaire.texts import localize
 from survey_app.xlsform import find_xlsform_problems, is_xlsform, load_xlsform
 
@@ -23,8 +24,8 @@ def load_checked(source: bytes | str, app: Flask | None = None) -> Questionnaire
     app = app or current_app
     limits = {"max_bytes": app.config["MAX_QUESTIONNAIRE_BYTES"], "check_plugins": plugins.questionnaire_checker(app)}
     if isinstance(source, bytes) and is_xlsform(source):
-        return load_xlsform(source, **limits)
-    return load_questionnaire(source, **limits)
+        return load_xlsform(source, **limits)  # XLSForm has no plugin types: it refuses unknown types by name
+    return load_questionnaire(source, **limits, question_types=question_types.registry(app))
 
 
 def checked_problems(source: bytes | str, app: Flask | None = None) -> list[Problem]:
@@ -33,7 +34,7 @@ def checked_problems(source: bytes | str, app: Flask | None = None) -> list[Prob
     limits = {"max_bytes": app.config["MAX_QUESTIONNAIRE_BYTES"], "check_plugins": plugins.questionnaire_checker(app)}
     if isinstance(source, bytes) and is_xlsform(source):
         return find_xlsform_problems(source, **limits)
-    return find_problems(source, **limits)
+    return find_problems(source, **limits, question_types=question_types.registry(app))
 
 
 def canonical_json(questionnaire: Questionnaire) -> str:
@@ -70,23 +71,43 @@ def import_survey(session: Session, questionnaire: Questionnaire, owner: User, *
     return survey, publish(session, survey, questionnaire, owner)
 
 
-#: Loaded questionnaires by the hash of their JSON: versions never change, so this
-#: process-wide cache is always right, whichever app or database asks.
-_LOADED: OrderedDict[str, Questionnaire] = OrderedDict()
+#: Loaded questionnaires by the hash of their JSON and the plugins' question types:
+#: versions never change, so this process-wide cache is always right, whichever app
+#: or database asks.
+_LOADED: OrderedDict[tuple[str, QuestionTypes], Questionnaire] = OrderedDict()
 _CACHE_SIZE = 256
 _LOADED_LOCK = threading.Lock()
 
 
-def questionnaire_of(version: QuestionnaireVersion) -> Questionnaire:
+class VersionUnavailable(Exception):
+    """A published version that no longer loads here, e.g. because the plugin that adds
+    one of its question types was uninstalled or disabled."""
+
+    def __init__(self, version: QuestionnaireVersion, problems: list[Problem]):
+        super().__init__(f"version {version.number} of survey {version.survey_id} does not load: "
+                         + "; ".join(map(str, problems[:3])))
+        self.problems = problems
+
+
+def questionnaire_of(version: QuestionnaireVersion, app: Flask | None = None) -> Questionnaire:
     """The loaded questionnaire of a stored version, parsed once per process; the
-    (deferred) JSON text is read from the database only on a cache miss."""
-    found = _LOADED.get(version.sha256)
+    (deferred) JSON text is read from the database only on a cache miss.
+
+    Raises :class:`VersionUnavailable` when the version does not load with the
+    question types of ``app``'s plugins (default: the current app).
+    """
+    key = (version.sha256, question_types.registry(app))
+    found = _LOADED.get(key)
     if found is None:
         definition = version.definition
-        found = load_questionnaire(definition, max_bytes=len(definition.encode("utf-8")) + 1)
+        try:
+            found = load_questionnaire(definition, max_bytes=len(definition.encode("utf-8")) + 1,
+                                       question_types=key[1])
+        except QuestionnaireInvalid as error:
+            raise VersionUnavailable(version, error.problems) from None
     with _LOADED_LOCK:  # threaded servers: keep the order and the size consistent
-        _LOADED[version.sha256] = found
-        _LOADED.move_to_end(version.sha256)
+        _LOADED[key] = found
+        _LOADED.move_to_end(key)
         while len(_LOADED) > _CACHE_SIZE:
             _LOADED.popitem(last=False)
     return found

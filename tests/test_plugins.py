@@ -11,7 +11,7 @@ import pytest
 from flask import template_rendered
 from sqlalchemy import select
 
-from survey_app import create_app, db, hookspecs, plugins
+from survey_app import create_app, db, hookspecs, plugins, question_types
 from survey_app.cli import build_cli
 from survey_app.models import PluginFailure, Response, ResponseMetric, ResponseStatus, SurveyStatus
 from survey_app.questionnaire import find_problems
@@ -156,6 +156,25 @@ def test_hook_register_commands(plugin_app):
 
     result = CliRunner().invoke(build_cli(plugin_app), ["example-hello"])
     assert result.output == "hello from the example plugin\n"
+
+
+def test_hook_register_question_types(plugin_app, make_user_in):
+    assert question_types.registry(plugin_app)["geopoint"] is plugin_example.GEOPOINT
+    page = {"id": "map", "questions": [{"id": "place", "type": "geopoint", "label": "Where?"}]}
+    document = {**DOCUMENT, "pages": [*DOCUMENT["pages"], page]}
+    assert "'geopoint' is not a question type installed here" in str(find_problems(json.dumps(document)))
+    owner = make_user_in(plugin_app, "researcher")
+    with plugin_app.app_context():
+        session = db.session()
+        questionnaire = load_checked(json.dumps(document))
+        assert questionnaire.questions["place"].plugin_type is plugin_example.GEOPOINT
+        import_survey(session, questionnaire, owner, status=SurveyStatus.OPEN)
+        session.commit()
+    respondent = Respondent(plugin_app.test_client(), "all-types")
+    respondent.open("map")
+    assert respondent.post("map", {"place": "43.2383 76.9453"}).status_code == 302
+    with plugin_app.app_context():
+        assert db.session().execute(select(Response)).scalar_one().data["answers"]["place"] == "43.2383, 76.9453"
 
 
 def test_hook_plugin_sections(plugin_app):

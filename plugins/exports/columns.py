@@ -19,6 +19,7 @@ and choice values never contain ``:`` or ``#``, metadata keys start with ``_``
 * matrix: ``q.row`` per row (the code or label of the cell);
 * ranking: ``q.value`` per choice, holding its rank (1 = best);
 * numbers, ratings, calculated values: ``q`` (numbers stay numbers); dates: real dates;
+* question types from plugins: the type's export columns, ``q`` or ``q.suffix`` (e.g. ``q.lat``, ``q.lon``);
 * repeat groups: a table each (``_response_id``, ``_entry``, then their questions);
 * plugin columns (``response_columns``): ``plugin.name``, from ``ResponseMetric`` rows.
 """
@@ -270,6 +271,8 @@ class _Builder:
         match question.type:
             case t if t in NO_COLUMNS:
                 return []
+            case _ if question.plugin_type is not None:
+                columns = self.plugin_type(merged, label)
             case "single_choice" | "yes_no":
                 columns = [Column(id, self.header(id, label), "code", source=(id, ""), labels=labels)]
             case "multiple_choice":
@@ -293,6 +296,17 @@ class _Builder:
                 columns = [Column(id, self.header(id, label), "text", source=(id, ""))]
         if merged.other is not None and question.type != "multiple_choice":
             columns.append(self.other_text(merged, label))
+        return columns
+
+    def plugin_type(self, merged: MergedQuestion, label: str) -> list[Column]:
+        """A question of a plugin's type: the columns its type declares, each computed from the answer."""
+        kind = merged.question.plugin_type
+        columns = []
+        for column in kind.columns():
+            key = f"{merged.id}.{column.suffix}" if column.suffix else merged.id
+            header = self.header(key, label, localize(column.header, self.language, merged.language))
+            columns.append(Column(key, header, column.kind, _plugin_cell(merged.id, kind.column, column.cell),
+                                  reads=merged.id))
         return columns
 
     def multiple(self, merged: MergedQuestion, label: str, labels: Mapping[str, str]) -> list[Column]:
@@ -366,6 +380,17 @@ def _date(cell: Cell) -> Any:
         return date.fromisoformat(text)
     except ValueError:
         return text
+
+
+def _plugin_cell(question_id: str, stored_in: str, cell: Callable[[Any], Any]) -> Callable[[Record], Any]:
+    """A plugin type's column: its ``cell`` function of the answer, read back from its ``number`` or ``text``."""
+    index = 1 if stored_in == "number" else 2
+
+    def value(record: Record) -> Any:
+        stored = record.answers.get(question_id, {}).get("")
+        return cell(stored[index]) if stored is not None and stored[index] is not None else None
+
+    return value
 
 
 def _flag(question_id: str, value: str, asked: frozenset[int]) -> Callable[[Record], int | None]:

@@ -19,7 +19,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from survey_app import db, plugins
+from survey_app import db, plugins, question_types
 from survey_app.design.json_lines import line_text, locate, problem_line, replace_value
 from survey_app.models import Survey
 from survey_app.questionnaire import Problem, Questionnaire, QuestionnaireInvalid, load_questionnaire
@@ -134,7 +134,8 @@ def _check(text: str) -> Checked:
     result = Checked(text, document=document if not json_problems else None)
     checker = plugins.questionnaire_checker(current_app)
     try:
-        result.questionnaire = load_questionnaire(text, max_bytes=_max_bytes(), check_plugins=checker)
+        result.questionnaire = load_questionnaire(text, max_bytes=_max_bytes(), check_plugins=checker,
+                                                  question_types=question_types.registry())
         return result
     except QuestionnaireInvalid as error:
         problems = error.problems

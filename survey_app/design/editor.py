@@ -16,7 +16,7 @@ from flask_login import login_required
 from sqlalchemy import func, select
 from wtforms import SelectChoice
 
-from survey_app import db
+from survey_app import db, question_types
 from survey_app.access import Permission, survey_or_404
 from survey_app.design import blueprint
 from survey_app.design.drafts import (
@@ -30,6 +30,7 @@ from survey_app.design.outline import (
 )
 from survey_app.models import Response, Survey
 from survey_app.questionnaire.jsonsafe import parse_json
+from survey_app.questionnaire.texts import localize
 
 TYPE_LABELS = {
     "single_choice": _l("One choice"), "multiple_choice": _l("Several choices"), "yes_no": _l("Yes / no"),
@@ -38,6 +39,13 @@ TYPE_LABELS = {
     "rating": _l("Rating scale"), "matrix": _l("Matrix (rows × scale)"), "ranking": _l("Ranking"),
     "note": _l("Note (text only)"), "calculated": _l("Calculated value"), "repeat": _l("Repeated group"),
 }
+
+
+def type_labels() -> dict[str, str]:
+    """Every question type the designer offers, built-in first, with its name in the interface language."""
+    language = str(get_locale())
+    added = {name: localize(kind.label, language, "en") or name for name, kind in question_types.registry().items()}
+    return {**{kind: str(TYPE_LABELS[kind]) for kind in QUESTION_TYPES}, **added}
 
 
 def outline_message(code: str) -> str:
@@ -75,7 +83,7 @@ def publish_state(survey: Survey, checked: Checked) -> str | None:
 
 def _outline_form(survey: Survey, text: str, pages) -> OutlineForm:
     form = OutlineForm(base=digest(text))
-    form.kind.choices = [SelectChoice(kind, TYPE_LABELS[kind]) for kind in QUESTION_TYPES]
+    form.kind.choices = [SelectChoice(kind, label) for kind, label in type_labels().items()]
     positions = []
     for page in pages:
         name = page.title or page.id or str(page.index + 1)
@@ -112,7 +120,7 @@ def render_editor(survey: Survey, text: str, *, stored: str | None = None, statu
     return render_template(
         "design/editor.html", survey=survey, checked=checked, form=form,
         file_form=DraftFileForm(formdata=None, base=digest(stored)), pages=pages, outline_problem=outline_problem,
-        outline_form=_outline_form(survey, stored, pages) if pages is not None else None, type_labels=TYPE_LABELS,
+        outline_form=_outline_form(survey, stored, pages) if pages is not None else None, type_labels=type_labels(),
         cannot_publish=publish_state(survey, checked), warning=warning, languages=languages,
         draft_title=text_of(document, document.get("title")) if isinstance(document, dict) else "",
         responses=response_count(survey),
@@ -219,15 +227,14 @@ def outline_add(slug: str):
     """Add a new question of the chosen type at the chosen place (``position`` = ``page:index`` or ``new``)."""
     def change(document, form, survey):
         kind, position = form.kind.data, form.position.data or "new"
-        if kind not in QUESTION_TYPES:
-            raise OutlineError("unknown_type")
+        added = tuple(question_types.registry())
         if position == "new":
-            changed, path = add_page(document, kind)
+            changed, path = add_page(document, kind, added)
         else:
             page, _colon, index = position.partition(":")
             if not (page.isdigit() and index.isdigit()):
                 raise OutlineError("no_such_page")
-            changed, path = insert_question(document, kind, int(page), int(index))
+            changed, path = insert_question(document, kind, int(page), int(index), added)
         question = _at(changed, path)
         return changed, path, _("A new question “%(id)s” was added: give it its wording in the JSON.",
                                 id=question.get("id", ""))
@@ -246,7 +253,7 @@ def outline_delete(slug: str):
             return render_template("design/confirm_delete.html", survey=survey, form=form, path=path,
                                    question_id=str(question.get("id", "")),
                                    label=text_of(document, question.get("label"), str(get_locale())),
-                                   kind=TYPE_LABELS.get(kind, kind), alone=_alone(document, path))
+                                   kind=type_labels().get(kind, kind), alone=_alone(document, path))
         message = _("The question “%(id)s” was deleted.", id=question.get("id", ""))
         return delete_question(document, path), None, message
     return _outline_change(slug, change)

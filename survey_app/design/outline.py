@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-#: Every question type, in the order the "add a question" menu offers them.
+#: Every built-in question type, in the order the "add a question" menu offers them (plugins' types follow).
 QUESTION_TYPES = ("single_choice", "multiple_choice", "yes_no", "text", "long_text", "email", "integer", "decimal",
                   "date", "rating", "matrix", "ranking", "note", "calculated", "repeat")
 CHOICE_COUNT = {"single_choice": 3, "multiple_choice": 3, "ranking": 3, "matrix": 3}
@@ -183,9 +183,11 @@ def _choices(document: Any, count: int, name: str = "option", prefix: str = "opt
     return [{"value": f"{prefix}_{n}", "label": placeholder(document, name, n)} for n in range(1, count + 1)]
 
 
-def skeleton(kind: str, document: Any, taken: set[str] | None = None) -> dict[str, Any]:
-    """A new question of type ``kind`` that loads as it is, with an id not yet used."""
-    if kind not in QUESTION_TYPES:
+def skeleton(kind: str, document: Any, taken: set[str] | None = None,
+             plugin_types: Collection[str] = ()) -> dict[str, Any]:
+    """A new question of type ``kind`` (built-in, or one of the installed ``plugin_types``,
+    which starts with an id and a label only) that loads as it is, with an id not yet used."""
+    if kind not in QUESTION_TYPES and kind not in plugin_types:
         raise OutlineError("unknown_type")
     question: dict[str, Any] = {"id": new_id(document, "question", taken), "type": kind}
     if kind == "calculated":
@@ -237,24 +239,25 @@ def _locate(document: dict, path: str) -> tuple[list, int, list]:
     return children, child_index, pages
 
 
-def insert_question(document: Any, kind: str, page_index: int, position: int) -> tuple[dict, str]:
+def insert_question(document: Any, kind: str, page_index: int, position: int,
+                    plugin_types: Collection[str] = ()) -> tuple[dict, str]:
     """A copy of ``document`` with a new ``kind`` question at ``position`` of page ``page_index``
-    (clamped to the page), and the new question's pointer."""
+    (clamped to the page), and the new question's pointer (see :func:`skeleton`)."""
     result = copy.deepcopy(document)
     pages = _pages(result)
     if not 0 <= page_index < len(pages):
         raise OutlineError("no_such_page")
     questions = _questions(pages[page_index])
     position = max(0, min(position, len(questions)))
-    questions.insert(position, skeleton(kind, result))
+    questions.insert(position, skeleton(kind, result, plugin_types=plugin_types))
     return result, f"/pages/{page_index}/questions/{position}"
 
 
-def add_page(document: Any, kind: str) -> tuple[dict, str]:
-    """A copy of ``document`` with a new last page holding one new ``kind`` question."""
+def add_page(document: Any, kind: str, plugin_types: Collection[str] = ()) -> tuple[dict, str]:
+    """A copy of ``document`` with a new last page holding one new ``kind`` question (see :func:`skeleton`)."""
     result = copy.deepcopy(document)
     pages = _pages(result)
-    question = skeleton(kind, result)
+    question = skeleton(kind, result, plugin_types=plugin_types)
     page_id = new_id(result, "page", {question["id"], *(child["id"] for child in question.get("questions", []))})
     pages.append({"id": page_id, "title": placeholder(result, "page"), "questions": [question]})
     return result, f"/pages/{len(pages) - 1}/questions/0"

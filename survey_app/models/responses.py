@@ -63,7 +63,8 @@ class Answer(Base):
     * choice, yes/no, matrix cell: ``code`` (the choice value); multiple choice
       and ranking store one row per chosen value in ``item`` (ranking: the rank in
       ``number``); matrix rows use ``item`` for the row.
-    * numbers and ratings: ``number``; texts, e-mails and dates: ``text``.
+    * numbers and ratings: ``number``; texts, e-mails and dates: ``text``; a plugin's
+      question type: ``number`` or ``text``, as its ``value_kind`` says.
     * "other, please specify" text: ``item`` = ``"#other"``, in ``text``.
     * ``entry`` is 0 outside repeat groups, 1, 2, ... for a repeat group's entries.
     """
@@ -71,7 +72,8 @@ class Answer(Base):
     __tablename__ = "answers"
     __table_args__ = (
         UniqueConstraint("response_id", "question_id", "entry", "item"),
-        Index("ix_answers_survey_question_code", "survey_id", "question_id", "code", "response_id"),
+        # Covers the results' counting statements (index-only) and the choice filters' lookups.
+        Index("ix_answers_counting", "survey_id", "question_id", "code", "item", "number", "response_id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -20,6 +20,7 @@ from survey_app.questionnaire.model import (
     Questionnaire,
 )
 from survey_app.questionnaire.patterns import compile_pattern
+from survey_app.questionnaire.plugin_types import BUILT_IN_ONLY, QuestionTypeFailed, QuestionTypes
 from survey_app.questionnaire.values import check_answer, describe, parse_date
 
 #: Keys whose values are texts (a string or language -> string) wherever they appear.
@@ -35,8 +36,8 @@ _IDENTIFIER = re.compile(r"(?!.*__)[a-z][a-z0-9_]{0,62}")
 _SURVEY_ID = re.compile(r"[a-z0-9][a-z0-9-]{1,62}")
 _LANGUAGE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*")
 _CHOICE_VALUE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
-#: Keys of a question that are not type-specific options.
-_COMMON_KEYS = frozenset({
+#: Keys of a question that are not type-specific options (plugin types cannot define them).
+COMMON_KEYS = frozenset({
     "id", "type", "label", "hint", "required", "required_message", "show_if", "default", "choices",
     "rows", "other", "constraints", "expression", "questions",
 })
@@ -70,9 +71,11 @@ def _text_problems(text: Mapping[str, str], languages: tuple[str, ...], where: t
             yield Problem(pointer(*where, language), f"'{language}' is not one of the questionnaire's languages {list(languages)}")
 
 
-def build_questionnaire(document: dict[str, Any]) -> tuple[Questionnaire | None, list[Problem]]:
-    """Build the model; return it with no problems, or None with every problem found."""
-    builder = _Builder(document)
+def build_questionnaire(document: dict[str, Any],
+                        types: QuestionTypes = BUILT_IN_ONLY) -> tuple[Questionnaire | None, list[Problem]]:
+    """Build the model (questions of plugin ``types`` carry their type); return it with no
+    problems, or None with every problem found."""
+    builder = _Builder(document, types)
     questionnaire = builder.build()
     return (None, sorted(builder.problems)) if builder.problems else (questionnaire, [])
 
@@ -80,8 +83,9 @@ def build_questionnaire(document: dict[str, Any]) -> tuple[Questionnaire | None,
 class _Builder:
     """Walks the document once, collecting problems as it builds each object."""
 
-    def __init__(self, document: dict[str, Any]):
+    def __init__(self, document: dict[str, Any], types: QuestionTypes):
         self.document = document
+        self.types = types
         self.problems: list[Problem] = []
         self.languages = tuple(document["languages"])
         self.ids: dict[str, str] = {}  # id -> path where first defined
@@ -173,11 +177,13 @@ class _Builder:
             ),
             expression=self._expression(raw.get("expression"), path + "/expression"),
             questions=children, repeat_id=repeat_id,
-            options={key: value for key, value in raw.items() if key not in _COMMON_KEYS},
+            options={key: value for key, value in raw.items() if key not in COMMON_KEYS},
+            plugin_type=self.types.get(raw["type"]),
         )
         if raw["type"] != "calculated" and "label" not in raw:
             self.problem(path, f"a {raw['type']} question needs a 'label'")
-        self._check_options(question, path)
+        if question.plugin_type is None:  # a plugin's keys mean what the plugin says, not what min/max mean here
+            self._check_options(question, path)
         self._check_default(question, path)
         return question
 
@@ -245,9 +251,13 @@ class _Builder:
             return
         if "pattern" in question.options and not _compiles(question.options["pattern"]):
             return  # the pattern's own problem is reported; the default cannot be checked against it
-        issue = check_answer(question, question.default)
+        try:
+            issue = check_answer(question, question.default)
+        except QuestionTypeFailed as error:
+            self.problem(path + "/default", f"the default could not be checked: {error} ({error.__cause__!r})")
+            return
         if issue is not None:
-            self.problem(path + "/default", f"the default is not a valid answer: {describe(issue)}")
+            self.problem(path + "/default", f"the default is not a valid answer: {describe(issue, question)}")
 
 
 def _compiles(pattern: str) -> bool:

@@ -14,6 +14,7 @@ from survey_app.questionnaire.builder import build_questionnaire
 from survey_app.questionnaire.errors import Problem, QuestionnaireInvalid
 from survey_app.questionnaire.jsonsafe import check_values, decode_text, parse_json
 from survey_app.questionnaire.model import Questionnaire
+from survey_app.questionnaire.plugin_types import BUILT_IN_ONLY, QuestionTypes
 from survey_app.questionnaire.schema_check import shape_problems
 
 DEFAULT_MAX_BYTES = 2 * 1024 * 1024
@@ -30,13 +31,16 @@ def load_questionnaire(
     *,
     max_bytes: int = DEFAULT_MAX_BYTES,
     check_plugins: PluginCheck | None = None,
+    question_types: QuestionTypes = BUILT_IN_ONLY,
 ) -> Questionnaire:
     """Check ``source`` (file bytes, JSON text or a parsed document) and build the model.
 
     ``check_plugins`` validates the ``plugins`` sections (the app passes its
-    plugin hook). Raises :class:`QuestionnaireInvalid` listing every problem.
+    plugin hook); ``question_types`` are the types plugins added (a question of
+    any other type is a problem). Raises :class:`QuestionnaireInvalid` listing
+    every problem.
     """
-    questionnaire, problems = _load(source, max_bytes, check_plugins)
+    questionnaire, problems = _load(source, max_bytes, check_plugins, question_types)
     if problems:
         raise QuestionnaireInvalid(problems)
     return questionnaire
@@ -47,26 +51,29 @@ def find_problems(
     *,
     max_bytes: int = DEFAULT_MAX_BYTES,
     check_plugins: PluginCheck | None = None,
+    question_types: QuestionTypes = BUILT_IN_ONLY,
 ) -> list[Problem]:
     """Every problem in ``source``; an empty list means it loads."""
-    return _load(source, max_bytes, check_plugins)[1]
+    return _load(source, max_bytes, check_plugins, question_types)[1]
 
 
-def _load(source, max_bytes: int, check_plugins: PluginCheck | None) -> tuple[Questionnaire | None, list[Problem]]:
-    questionnaire, problems = _checked(source, max_bytes, check_plugins)
+def _load(source, max_bytes: int, check_plugins: PluginCheck | None,
+          types: QuestionTypes) -> tuple[Questionnaire | None, list[Problem]]:
+    questionnaire, problems = _checked(source, max_bytes, check_plugins, types)
     if len(problems) > MAX_PROBLEMS:  # one mistake repeated 100,000 times is still one mistake to fix
         problems = [*problems[:MAX_PROBLEMS], Problem("", f"... and {len(problems) - MAX_PROBLEMS:,} more problems")]
     return questionnaire, problems
 
 
-def _checked(source, max_bytes: int, check_plugins: PluginCheck | None) -> tuple[Questionnaire | None, list[Problem]]:
+def _checked(source, max_bytes: int, check_plugins: PluginCheck | None,
+             types: QuestionTypes) -> tuple[Questionnaire | None, list[Problem]]:
     document, problems = _parse(source, max_bytes)
     if problems:
         return None, problems
-    problems = _shape_problems(document)
+    problems = _shape_problems(document, types)
     if problems:
         return None, problems
-    questionnaire, problems = build_questionnaire(document)
+    questionnaire, problems = build_questionnaire(document, types)
     if problems:
         return None, problems
     if check_plugins is not None:
@@ -91,13 +98,13 @@ def _parse(source, max_bytes: int) -> tuple[Any, list[Problem]]:
     return parse_json(text)
 
 
-def _shape_problems(document: Any) -> list[Problem]:
+def _shape_problems(document: Any, types: QuestionTypes) -> list[Problem]:
     if not isinstance(document, dict):
         return [Problem("", "a questionnaire must be a JSON object, starting with {")]
     count = _count_questions(document)
     if count > MAX_QUESTIONS:
         return [Problem("/pages", f"the questionnaire has {count:,} questions; at most {MAX_QUESTIONS:,} are allowed")]
-    return shape_problems(document)
+    return shape_problems(document, types)
 
 
 def _count_questions(document: dict) -> int:

@@ -26,6 +26,8 @@ ANSWER_TYPES = {
     "rating": ValueType.NUMBER, "date": ValueType.DATE, "repeat": ValueType.ENTRIES,
     "calculated": ValueType.ANY,
 }
+#: The type the answer to a question of a plugin type has, by the type's ``value_kind``.
+KIND_TYPES = {"text": ValueType.STRING, "number": ValueType.NUMBER, "date": ValueType.DATE}
 
 Position = tuple[int, int, int]  # page, question, repeat child (-1 outside repeats)
 
@@ -84,6 +86,8 @@ class _Scopes:
             names = self.groups.setdefault(question.repeat_id, {}) if question.repeat_id else self.top
             if question.type == "matrix":
                 names.update({f"{question.id}.{row.value}": ValueType.STRING for row in question.rows})
+            elif question.plugin_type is not None:
+                names[question.id] = KIND_TYPES[question.plugin_type.value_kind]
             elif question.type in ANSWER_TYPES:
                 names[question.id] = ANSWER_TYPES[question.type]
 

@@ -8,10 +8,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from survey_app.questionnaire.expressions import Expression
 from survey_app.questionnaire.texts import Text
+
+if TYPE_CHECKING:
+    from survey_app.questionnaire.plugin_types import QuestionType
 
 #: Question types whose answer is one choice value.
 SINGLE_VALUE_CHOICE_TYPES = frozenset({"single_choice", "yes_no"})
@@ -42,7 +45,8 @@ class Constraint:
 
 @dataclass(frozen=True)
 class Question:
-    """One question; ``options`` holds the type-specific keys (min, max, pattern...)."""
+    """One question; ``options`` holds the type-specific keys (min, max, pattern...);
+    ``plugin_type`` is the type's definition when a plugin added the type."""
 
     id: str
     type: str
@@ -62,6 +66,7 @@ class Question:
     questions: tuple[Question, ...] = ()
     repeat_id: str | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
+    plugin_type: QuestionType | None = None
 
     @property
     def takes_answer(self) -> bool:

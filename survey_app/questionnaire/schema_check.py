@@ -6,6 +6,8 @@ Python jsonschema library, whose errors carry what a plain message needs. That
 second check runs in two steps that together equal the whole schema: the
 outline (questions as plain objects), then each question against its own type's
 definition, which is several times faster than the schema's chain of types.
+Question types from plugins are merged into the schema (:func:`schema_with`), so
+their questions are checked, and their problems worded, exactly like the others.
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import copy
 import difflib
 import json
 from collections.abc import Iterator
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -22,6 +24,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 from survey_app.questionnaire.errors import Problem, pointer
+from survey_app.questionnaire.plugin_types import BUILT_IN_ONLY, QuestionTypes
 
 #: An object with more unknown keys than this gets one summary line, not one line per key.
 MAX_LISTED_KEYS = 20
@@ -29,71 +32,128 @@ MAX_LISTED_KEYS = 20
 
 @lru_cache(maxsize=1)
 def schema() -> dict[str, Any]:
-    """The questionnaire JSON Schema shipped with the package."""
+    """The questionnaire JSON Schema shipped with the package (the built-in question types)."""
     return json.loads(resources.files("survey_app.questionnaire").joinpath("schema.json").read_text("utf-8"))
+
+
+def schema_with(types: QuestionTypes) -> dict[str, Any]:
+    """The schema with the question types of plugins added: each allows the keys every
+    question has plus its own, exactly like a built-in type."""
+    if not types:
+        return schema()
+    merged = copy.deepcopy(schema())
+    definitions = merged["$defs"]
+    definitions["question_type"]["enum"].extend(types)
+    for name, kind in types.items():
+        own = dict(kind.schema)
+        definitions[_definition(name, types)] = {
+            "title": f"{name} question (from a plugin)", "$ref": "#/$defs/question_base", **own,
+            "required": ["label", *own.get("required", ())], "unevaluatedProperties": False,
+        }
+        definitions["question"]["allOf"].append({
+            "if": {"properties": {"type": {"const": name}}, "required": ["type"]},
+            "then": {"$ref": f"#/$defs/{_definition(name, types)}"},
+        })
+    return merged
+
+
+def _definition(type_name: str, types: QuestionTypes) -> str:
+    """The name of a question type's definition under ``$defs`` (plugins' apart from the core's)."""
+    return f"plugin_type:{type_name}" if type_name in types else f"{type_name}_question"
 
 
 def _validator(root: dict[str, Any]) -> Draft202012Validator:
     return Draft202012Validator(root, format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 
-@lru_cache(maxsize=1)
-def _outline_validator() -> Draft202012Validator:
-    outline = copy.deepcopy(schema())
-    outline["$defs"]["page"]["properties"]["questions"]["items"] = {"type": "object"}
-    return _validator(outline)
+class _Checker:
+    """The validators of one schema, each compiled on first use."""
+
+    def __init__(self, types: QuestionTypes):
+        self.types = types
+        self.schema = schema_with(types)
+        self.fast = jsonschema_rs.Draft202012Validator(self.schema, validate_formats=True)
+        self.type_names = frozenset(self.schema["$defs"]["question_type"]["enum"])
+        self._questions: dict[str | None, Draft202012Validator] = {}
+
+    @cached_property
+    def outline(self) -> Draft202012Validator:
+        outline = copy.deepcopy(self.schema)
+        outline["$defs"]["page"]["properties"]["questions"]["items"] = {"type": "object"}
+        return _validator(outline)
+
+    @cached_property
+    def whole(self) -> Draft202012Validator:
+        return _validator(self.schema)
+
+    @cached_property
+    def keys(self) -> frozenset[str]:
+        """Every property name the schema knows, for did-you-mean suggestions."""
+        return frozenset(key for node in _walk(self.schema) if isinstance(node, dict)
+                         for key in node.get("properties", {}))
+
+    def question(self, type_name: str) -> Draft202012Validator:
+        """What ``$defs/question`` checks, with only the branch of the question's own type
+        (an unknown type gets the whole definition, which names the known ones)."""
+        known = type_name if type_name in self.type_names else None
+        validator = self._questions.get(known)
+        if validator is None:
+            definitions = self.schema["$defs"]
+            if known is None:
+                validator = _validator({"$ref": "#/$defs/question", "$defs": definitions})
+            else:
+                common = {key: value for key, value in definitions["question"].items() if key != "allOf"}
+                validator = _validator({**common, "$ref": f"#/$defs/{_definition(known, self.types)}",
+                                        "$defs": definitions})
+            self._questions[known] = validator
+        return validator
 
 
-@lru_cache(maxsize=64)
-def _question_validator(type_name: str) -> Draft202012Validator:
-    """What ``$defs/question`` checks, with only the branch of the question's own type."""
-    definitions = schema()["$defs"]
-    if type_name not in definitions["question_type"]["enum"]:
-        return _validator({"$ref": "#/$defs/question", "$defs": definitions})
-    common = {key: value for key, value in definitions["question"].items() if key != "allOf"}
-    return _validator({**common, "$ref": f"#/$defs/{type_name}_question", "$defs": definitions})
+@lru_cache(maxsize=8)
+def _checker(types: QuestionTypes) -> _Checker:
+    return _Checker(types)
 
 
-@lru_cache(maxsize=1)
-def _whole_validator() -> Draft202012Validator:
-    return _validator(schema())
+def compile_schema(types: QuestionTypes) -> None:
+    """Compile the schema with ``types`` now (at start-up), so a plugin's broken schema
+    stops the app instead of the first upload. Raises ValueError with the reason."""
+    try:
+        _checker(types)
+    except Exception as error:  # jsonschema-rs reports a bad schema with its own exception types
+        raise ValueError(str(error)) from None
 
 
-@lru_cache(maxsize=1)
-def _fast_validator() -> jsonschema_rs.Draft202012Validator:
-    return jsonschema_rs.Draft202012Validator(schema(), validate_formats=True)
-
-
-def shape_problems(document: dict[str, Any]) -> list[Problem]:
-    """Every place where ``document`` does not have the shape the schema describes."""
-    if _fast_validator().is_valid(document):
+def shape_problems(document: dict[str, Any], types: QuestionTypes = BUILT_IN_ONLY) -> list[Problem]:
+    """Every place where ``document`` does not have the shape the schema (with ``types``) describes."""
+    checker = _checker(types)
+    if checker.fast.is_valid(document):
         return []
-    errors = [(error, ()) for error in _outline_validator().iter_errors(document)]
+    errors = [(error, ()) for error in checker.outline.iter_errors(document)]
     pages = document.get("pages")
     for page_index, page in enumerate(pages if isinstance(pages, list) else ()):
         questions = page.get("questions") if isinstance(page, dict) else None
         for question_index, question in enumerate(questions if isinstance(questions, list) else ()):
             if isinstance(question, dict):
-                validator = _question_validator(str(question.get("type")))
+                validator = checker.question(str(question.get("type")))
                 prefix = ("pages", page_index, "questions", question_index)
                 errors.extend((error, prefix) for error in validator.iter_errors(question))
     if not errors:  # the two steps should find what the compiled validator found; if not, ask the whole schema
-        errors = [(error, ()) for error in _whole_validator().iter_errors(document)]
+        errors = [(error, ()) for error in checker.whole.iter_errors(document)]
     errors.sort(key=lambda item: ([*map(str, item[1]), *map(str, item[0].absolute_path)], item[0].message))
-    problems = [_problem(error, prefix) for error, prefix in errors]
+    problems = [_problem(error, prefix, checker.keys) for error, prefix in errors]
     return list(dict.fromkeys(problems))
 
 
-def _problem(error: ValidationError, prefix: tuple) -> Problem:
-    """A jsonschema error as a plain message at the right path."""
+def _problem(error: ValidationError, prefix: tuple, keys: frozenset[str]) -> Problem:
+    """A jsonschema error as a plain message at the right path (``keys``: the schema's property names)."""
     if error.context:  # anyOf: report the alternative that got furthest
         deepest = max(error.context, key=lambda e: (len(e.absolute_path), -len(e.context or ())))
-        return _problem(deepest, prefix)
+        return _problem(deepest, prefix, keys)
     where = (*prefix, *error.absolute_path)
     path = pointer(*where)
     match error.validator:
         case "additionalProperties" | "unevaluatedProperties":
-            return _unknown_keys(error, where)
+            return _unknown_keys(error, where, keys)
         case "required":
             missing = error.message.split("'")[1] if "'" in error.message else error.message
             return Problem(path, f"'{missing}' is required here")
@@ -111,8 +171,11 @@ def _problem(error: ValidationError, prefix: tuple) -> Problem:
             guess = difflib.get_close_matches(str(error.instance), allowed, n=1)
             hint = f" (did you mean '{guess[0]}'?)" if guess else ""
             listing = ", ".join(allowed)
-            return Problem(path, f"{_short(error.instance)} is not allowed here{hint}; choose one of: "
-                                 f"{listing if len(listing) < 400 else listing[:400] + '...'}")
+            listing = listing if len(listing) < 400 else listing[:400] + "..."
+            if where and where[-1] == "type":  # a question type: perhaps one whose plugin is not installed
+                return Problem(path, f"{_short(error.instance)} is not a question type installed here{hint}; "
+                                     f"the installed types are: {listing}")
+            return Problem(path, f"{_short(error.instance)} is not allowed here{hint}; choose one of: {listing}")
     return Problem(path, error.message if len(error.message) < 300 else error.message[:300] + "...")
 
 
@@ -133,7 +196,7 @@ def _size_message(validator: str, limit: int) -> str:
     return "must not be empty" if limit == 1 else f"needs at least {limit:,} {what}"
 
 
-def _unknown_keys(error: ValidationError, where: tuple) -> Problem:
+def _unknown_keys(error: ValidationError, where: tuple, keys: frozenset[str]) -> Problem:
     """One problem naming the keys an object may not have, with a did-you-mean each."""
     if len(error.instance) > 200:  # finding which ones would take quadratic time: say so in one line
         return Problem(pointer(*where), f"unknown keys: this object has {len(error.instance):,} keys; "
@@ -144,16 +207,10 @@ def _unknown_keys(error: ValidationError, where: tuple) -> Problem:
                                         "for the keys this object takes")
     messages = []
     for key in sorted(extras):
-        guess = difflib.get_close_matches(key, sorted(_schema_keys()), n=1)
+        guess = difflib.get_close_matches(key, sorted(keys), n=1)
         messages.append(f"unknown key '{key}'" + (f" (did you mean '{guess[0]}'?)" if guess else ""))
     path = pointer(*where, extras[0]) if len(extras) == 1 else pointer(*where)
     return Problem(path, "; ".join(messages))
-
-
-@lru_cache(maxsize=1)
-def _schema_keys() -> frozenset[str]:
-    """Every property name the schema knows, for did-you-mean suggestions."""
-    return frozenset(key for node in _walk(schema()) if isinstance(node, dict) for key in node.get("properties", {}))
 
 
 def _walk(node: Any) -> Iterator[Any]:

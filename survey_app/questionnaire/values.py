@@ -15,6 +15,7 @@ from typing import Any
 
 from survey_app.questionnaire.model import OTHER_VALUE, YES_NO_VALUES, Question
 from survey_app.questionnaire.patterns import matches
+from survey_app.questionnaire.plugin_types import guarded
 
 # A practical e-mail check (the HTML standard's), not RFC 5322's full grammar.
 _EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
@@ -45,10 +46,25 @@ def parse_date(text: str) -> date | None:
 
 def check_answer(question: Question, value: Any) -> Issue | None:
     """Check a non-empty answer ``value`` against ``question``'s type and limits."""
+    if question.plugin_type is not None:
+        return _check_plugin_type(question, value)
     checker = _CHECKERS.get(question.type)
     if checker is None:
         return Issue("not_answerable")
     return checker(question, value)
+
+
+def _check_plugin_type(question: Question, value: Any) -> Issue | None:
+    """A plugin type's answer: first of its kind (text, number or date), then the plugin's own check."""
+    kind = question.plugin_type.value_kind
+    if kind == "number" and not _is_number(value):
+        return Issue("not_a_number")
+    if kind == "date" and parse_date(value) is None:
+        return Issue("invalid_date")
+    if kind == "text" and not isinstance(value, str):
+        return Issue("not_text")
+    check = question.plugin_type.check
+    return guarded(question.plugin_type, "check", check, question, value) if check is not None else None
 
 
 def _bounds(question: Question, number: float, low_key: str = "min", high_key: str = "max") -> Issue | None:
@@ -213,9 +229,13 @@ ISSUE_MESSAGES = {
 }
 
 
-def describe(issue: Issue) -> str:
-    """The issue in plain English (for authors and logs)."""
+def describe(issue: Issue, question: Question | None = None) -> str:
+    """The issue in plain English (for authors and logs); a plugin type's own codes in its words."""
+    if question is not None and question.plugin_type is not None:
+        own = question.plugin_type.message(issue.code, issue.params, "en", "en")
+        if own is not None:
+            return own
     params = {key: value for key, value in issue.params.items() if not isinstance(value, dict)}
-    return ISSUE_MESSAGES[issue.code].format(**params)
+    return ISSUE_MESSAGES.get(issue.code, ISSUE_MESSAGES["invalid"]).format(**params)
 
 

@@ -17,6 +17,7 @@ from flask_wtf import FlaskForm
 from wtforms import Field, FieldList, Form, FormField, HiddenField, StringField
 
 from survey_app.questionnaire.model import Page, Question, Questionnaire
+from survey_app.questionnaire.plugin_types import guarded
 from survey_app.respondent.wording import Wording
 from survey_app.responses.logic import other_key
 from survey_app.responses.validation import Unparsable
@@ -108,6 +109,8 @@ def form_data(questions: tuple[Question, ...], answers: Mapping[str, Any]) -> di
             data[question.id] = {choice: str(rank) for rank, choice in enumerate(value, start=1)}
         elif question.type == "repeat":
             data[question.id] = [form_data(question.questions, entry) for entry in value]
+        elif question.plugin_type is not None:
+            data[question.id] = question.plugin_type.input_text(value)
         elif question.type in ("integer", "decimal", "rating"):
             data[question.id] = _number_text(value)
         else:
@@ -155,6 +158,9 @@ def answers_from(form: Form, questions: tuple[Question, ...]) -> dict[str, Any]:
 
 def _value(question: Question, field: Field) -> Any:
     data = field.data
+    if question.plugin_type is not None:
+        text = (data or "").strip() if isinstance(data, str) else ""
+        return guarded(question.plugin_type, "parse", question.plugin_type.parse, question, text) if text else None
     match question.type:
         case "multiple_choice":
             return list(dict.fromkeys(data or [])) or None

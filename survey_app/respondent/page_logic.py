@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from survey_app.questionnaire.model import Page, Questionnaire
+from survey_app.questionnaire.model import Page, Question, Questionnaire
 from survey_app.responses.logic import expression_values
 
 
@@ -22,5 +22,12 @@ def logic_payload(questionnaire: Questionnaire, page: Page, answers: dict[str, A
     on_page = {question.id for question in page.questions}
     earlier = {name: value for name, value in expression_values(answers, questionnaire).items()
                if name.split(".")[0] not in on_page}
-    types = {question.id: question.type for question in page.questions if question.takes_answer}
+    types = {question.id: _browser_type(question) for question in page.questions if question.takes_answer}
     return {"rules": rules, "types": types, "values": earlier}
+
+
+def _browser_type(question: Question) -> str:
+    """How respondent.js reads the question's input: a plugin type's by its value kind."""
+    if question.plugin_type is None:
+        return question.type
+    return {"number": "decimal", "date": "date"}.get(question.plugin_type.value_kind, "text")

@@ -12,9 +12,11 @@ from collections import OrderedDict
 from collections.abc import Callable
 from functools import lru_cache
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
+from wtforms import Field
 
-from survey_app.questionnaire.model import Page, Questionnaire
+from survey_app.questionnaire.model import Page, Question, Questionnaire
+from survey_app.questionnaire.plugin_types import FieldInput, guarded
 
 _PRISTINE: OrderedDict[tuple[Questionnaire, str, str], Markup] = OrderedDict()
 _PRISTINE_SIZE = 512
@@ -50,3 +52,14 @@ def questions_html(questionnaire: Questionnaire, page: Page, language: str, draw
         while len(_PRISTINE) > _PRISTINE_SIZE:
             _PRISTINE.popitem(last=False)
     return html
+
+
+def plugin_input(question: Question, field: Field, described: list[str], error: str | None,
+                 language: str) -> Markup:
+    """The input of a question of a plugin type, drawn by its type inside the core's label and error
+    (a template global: ``_questions.html`` calls it). Text that is not ``Markup`` is escaped."""
+    shown = field.data if isinstance(field.data, str) else ""
+    given = FieldInput(name=field.name, id=field.id, value=shown, invalid=bool(error), language=language,
+                       described_by=" ".join(described))
+    html = guarded(question.plugin_type, "draw", question.plugin_type.render, question, given)
+    return html if isinstance(html, Markup) else escape(str(html))

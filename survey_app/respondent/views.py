@@ -8,16 +8,18 @@ from datetime import timedelta
 
 from flask import Blueprint, abort, g, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import and_, bindparam, select
 
 from survey_app import db, plugins, throttle
 from survey_app.models import QuestionnaireVersion, Response, ResponseStatus, Survey, SurveyStatus
 from survey_app.questionnaire.model import Page, Questionnaire
 from survey_app.respondent import access_codes, progress
-from survey_app.respondent.forms import CodeForm, answers_from, form_data, has_radio_buttons, options, page_form
+from survey_app.respondent.forms import (
+    CodeForm, PageForm, answers_from, form_data, has_radio_buttons, options, page_form,
+)
 from survey_app.respondent.page_checks import FieldError, check_page
 from survey_app.respondent.page_logic import logic_payload
-from survey_app.respondent.rendering import questions_html
+from survey_app.respondent.rendering import plugin_input, questions_html
 from survey_app.respondent.wording import Wording
 from survey_app.responses.logic import resolve
 from survey_app.responses.storage import AlreadySubmitted, Incomplete, save_page, submit
@@ -25,6 +27,7 @@ from survey_app.responses.validation import without_unparsable
 from survey_app.surveys import questionnaire_of
 
 blueprint = Blueprint("respondent", __name__, url_prefix="/s")
+blueprint.add_app_template_global(plugin_input)  # also drawn by the designer's preview
 
 
 @dataclass
@@ -44,16 +47,29 @@ class Visit:
         return Wording(self.questionnaire, self.language, answers)
 
 
+#: The survey, its latest version and the respondent's response (if any) in one
+#: query, built once: most respondent requests need nothing else from the database.
+_VISIT_QUERY = (
+    select(Survey, QuestionnaireVersion, Response)
+    .join(QuestionnaireVersion, QuestionnaireVersion.survey_id == Survey.id)
+    .outerjoin(Response, and_(Response.survey_id == Survey.id, Response.submission_id == bindparam("submission_id")))
+    .where(Survey.slug == bindparam("slug")).order_by(QuestionnaireVersion.number.desc()).limit(1)
+)
+
+
 def _visit(slug: str, *, check_code: bool = True) -> Visit:
     """The open survey ``slug``; a friendly page (not an error) when it is not open, and
     the access-code page when the survey is closed to people without one."""
-    found = db.session().execute(  # the survey and its latest version in one query
-        select(Survey, QuestionnaireVersion).join(QuestionnaireVersion, QuestionnaireVersion.survey_id == Survey.id)
-        .where(Survey.slug == slug).order_by(QuestionnaireVersion.number.desc()).limit(1)
-    ).first()
+    return _visit_and_response(slug, None, check_code=check_code)[0]
+
+
+def _visit_and_response(slug: str, submission_id: str | None, *,
+                        check_code: bool = True) -> tuple[Visit, Response | None]:
+    """:func:`_visit` and the response ``submission_id`` (None: there is none yet)."""
+    found = db.reads_outside_transaction().execute(_VISIT_QUERY, {"slug": slug, "submission_id": submission_id}).first()
     if found is None:
         abort(404)
-    survey, version = found
+    survey, version, response = found
     questionnaire = questionnaire_of(version)
     visit = Visit(survey, version, questionnaire, progress.language(slug, questionnaire))
     g.interface_language = visit.language
@@ -61,7 +77,7 @@ def _visit(slug: str, *, check_code: bool = True) -> Visit:
         abort(_unavailable(visit))
     if check_code and survey.requires_access_code and not progress.has_access(slug):
         abort(redirect(url_for(".access_code", slug=slug)))
-    return visit
+    return visit, response
 
 
 def _unavailable(visit: Visit):
@@ -87,8 +103,7 @@ def _answers(response: Response | None) -> dict:
 @blueprint.route("/<slug>")
 def welcome(slug: str):
     """The welcome page: title, description, language choice, start or continue."""
-    visit = _visit(slug)
-    response = _response(visit, progress.submission_id(slug, create=False))
+    visit, response = _visit_and_response(slug, progress.submission_id(slug, create=False))
     if response is not None and response.status is ResponseStatus.COMPLETE:
         progress.forget_submission(slug)
         response = None
@@ -101,14 +116,14 @@ def welcome(slug: str):
 @blueprint.route("/<slug>/p/<page_id>", methods=["GET", "POST"])
 def page(slug: str, page_id: str):
     """One page of questions: show it, or check and save what was posted."""
-    visit = _visit(slug)
+    posted = request.form.get("submission_id") if request.method == "POST" else None
+    visit, response = _visit_and_response(slug, progress.requested_submission_id(slug, posted))
     questionnaire = visit.questionnaire
     page = questionnaire.page(page_id) or abort(404)
     if request.method == "POST":
-        submission_id = progress.adopt_submission_id(slug, request.form.get("submission_id"))
+        submission_id = progress.adopt_submission_id(slug, posted)
     else:
         submission_id = progress.submission_id(slug)
-    response = _response(visit, submission_id)
     if response is not None and response.status is ResponseStatus.COMPLETE and request.method == "GET":
         return redirect(url_for(".done", slug=slug))
     stored = _answers(response)
@@ -117,10 +132,16 @@ def page(slug: str, page_id: str):
         return redirect(_after(visit, resolution, page.id))
     wording = visit.wording(resolution.answers)
     questions = page.questions
-    form = page_form(questionnaire, page, formdata=request.form if request.method == "POST" else None,
-                     data=form_data(questions, stored), submission_id=submission_id)
+
+    def questions_form() -> PageForm:
+        return page_form(questionnaire, page, formdata=request.form if request.method == "POST" else None,
+                         data=form_data(questions, stored), submission_id=submission_id)
+
+    checking = request.method == "GET" and bool(request.args.get("check"))  # sent back by the final submit
+    # A plain GET may draw its questions from the cache: their fields are bound only to draw them.
+    form = questions_form() if request.method == "POST" or checking else None
     errors: list[FieldError] = []
-    if request.method == "GET" and request.args.get("check"):  # sent back by the final submit
+    if checking:
         errors = check_page(visit.questionnaire, visit.language, page, form, stored, stored)
     if request.method == "POST":
         if not form.validate():  # the CSRF token and the shape of the posted data
@@ -136,12 +157,13 @@ def page(slug: str, page_id: str):
     untouched = not errors and request.method == "GET" and not any(question.id in stored for question in questions)
 
     def draw() -> str:
-        return render_template("respondent/_page_questions.html", page=page, form=form, wording=wording,
+        return render_template("respondent/_page_questions.html", page=page, wording=wording,
+                               form=form if form is not None else questions_form(),
                                options=options, has_radio_buttons=has_radio_buttons,
                                field_errors={error.field_id: error.message for error in errors})
 
     return render_template(
-        "respondent/page.html", visit=visit, page=page, form=form, wording=wording, errors=errors,
+        "respondent/page.html", visit=visit, page=page, wording=wording, errors=errors, submission_id=submission_id,
         questions_html=questions_html(questionnaire, page, visit.language, draw, untouched=untouched),
         logic=logic_payload(questionnaire, page, resolution.answers),
         position=_position(resolution, page.id), back=progress.previous_page(resolution, page.id),
@@ -218,9 +240,8 @@ def _metadata(visit: Visit) -> dict:
 @blueprint.route("/<slug>/review")
 def review(slug: str):
     """Every answer given, with a link to change it, and the final submit button."""
-    visit = _visit(slug)
+    visit, response = _visit_and_response(slug, progress.submission_id(slug, create=False))
     submission_id = progress.submission_id(slug)
-    response = _response(visit, submission_id)
     if response is None:
         return redirect(url_for(".welcome", slug=slug))
     if response.status is ResponseStatus.COMPLETE:
@@ -233,7 +254,7 @@ def review(slug: str):
 @blueprint.route("/<slug>/submit", methods=["POST"])
 def submit_response(slug: str):
     """The final submit: idempotent, so a double click or a retry stores one response."""
-    visit = _visit(slug)
+    visit = _visit(slug)  # the submit reads the response itself, under a lock
     submission_id = progress.adopt_submission_id(slug, request.form.get("submission_id"))
     if submission_id is None:
         return redirect(url_for(".welcome", slug=slug))
@@ -261,9 +282,8 @@ def _submit(visit: Visit, submission_id: str):
 @blueprint.route("/<slug>/done")
 def done(slug: str):
     """The thank-you page with a receipt; the next visit starts a new response."""
-    visit = _visit(slug)
     submission_id = request.args.get("receipt") or progress.submission_id(slug, create=False)
-    response = _response(visit, submission_id) if progress.is_submission_id(submission_id) else None
+    visit, response = _visit_and_response(slug, submission_id if progress.is_submission_id(submission_id) else None)
     if response is None or response.status is not ResponseStatus.COMPLETE:
         return redirect(url_for(".welcome", slug=slug))
     if progress.submission_id(slug, create=False) == submission_id:

@@ -55,11 +55,18 @@ class Wording:
         return value
 
     def issue(self, question: Question, issue: Issue) -> str:
-        """What to tell the respondent about ``issue``, the questionnaire's own words first."""
+        """What to tell the respondent about ``issue``: the questionnaire's own words first, then
+        those of the question's plugin type (in this language, else the questionnaire's default
+        one), then the platform's."""
         own = {"required": question.required_message, "pattern": issue.params.get("message"),
                "constraint": issue.params.get("message")}.get(issue.code)
         if own:
             return self(own)
+        if question.plugin_type is not None:
+            plugin_words = question.plugin_type.message(issue.code, issue.params, self.language,
+                                                        self.questionnaire.default_language)
+            if plugin_words is not None:
+                return plugin_words
         return _message(issue)
 
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -66,6 +66,8 @@ def _rows(question: Question, answers: Mapping[str, Any], entry: int) -> Iterato
         return
     row = {"question_id": question.id, "entry": entry, "item": "", "code": None, "number": None, "text": None}
     match question.type:
+        case _ if question.plugin_type is not None:  # its value kind decides: a number or a text
+            yield {**row, question.plugin_type.column: value}
         case "single_choice" | "yes_no":
             yield {**row, "code": value}
         case "multiple_choice":
@@ -90,9 +92,15 @@ def _rows(question: Question, answers: Mapping[str, Any], entry: int) -> Iterato
         yield {**row, "item": OTHER_ITEM, "text": other}
 
 
+#: A submission's response, locked until the transaction ends (built once: every save and submit runs it).
+_LOCKED_RESPONSE = select(Response).where(
+    Response.survey_id == bindparam("survey_id"), Response.submission_id == bindparam("submission_id"),
+).with_for_update().execution_options(populate_existing=True)  # the row as locked, not as read before
+
+
 def _locked_response(session: Session, survey: Survey, submission_id: str) -> Response | None:
-    query = select(Response).where(Response.survey_id == survey.id, Response.submission_id == submission_id)
-    return session.execute(query.with_for_update()).scalar_one_or_none()
+    found = session.execute(_LOCKED_RESPONSE, {"survey_id": survey.id, "submission_id": submission_id})
+    return found.scalar_one_or_none()
 
 
 def _write_answers(session: Session, response: Response, questionnaire: Questionnaire, answers: Answers) -> None:
