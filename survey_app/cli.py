@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from survey_app import create_app, db, migrate, plugins
 from survey_app.auth.passwords import MIN_PASSWORD_LENGTH, hash_password
 from survey_app.demo_data import demo_data_command
+from survey_app.jobs.command import worker_command
 from survey_app.models import Role, SurveyStatus, User
 from survey_app.questionnaire.jsonsafe import too_large
 from survey_app.surveys import checked_problems, import_survey, load_checked
@@ -183,7 +184,7 @@ def plugins_command() -> None:
 
 
 CORE_COMMANDS = (db_group, create_user, validate, import_command, setup, serve, plugins_command, access_codes_command,
-                 demo_data_command)
+                 demo_data_command, worker_command)
 
 
 def build_cli(app: Flask | None = None) -> click.Group:

@@ -23,6 +23,9 @@ ENVIRONMENT_SETTINGS: dict[str, Any] = {
     "MAX_QUESTIONNAIRE_BYTES": 2 * 1024 * 1024,
     "DISABLED_PLUGINS": "",  # comma-separated plugin names
     "LOGIN_ATTEMPTS_PER_15_MINUTES": 10,
+    "JOBS_FOLDER": None,  # background jobs' result files; default: the instance folder's "jobs"
+    "JOB_QUEUE": "survey_app",  # the RQ queue of background jobs (with REDIS_URL)
+    "EXPORT_BACKGROUND_THRESHOLD": 5000,  # exports of more responses are prepared in the background
 }
 
 

@@ -30,7 +30,7 @@ BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 def _base_config(tmp_path: Path, url: str) -> dict:
     return {"TESTING": True, "DATABASE_URL": url, "SECRET_KEY": "test-" + uuid.uuid4().hex,
-            "WTF_CSRF_ENABLED": True, "BABEL_DEFAULT_LOCALE": "en"}
+            "WTF_CSRF_ENABLED": True, "BABEL_DEFAULT_LOCALE": "en", "JOBS_FOLDER": str(tmp_path / "jobs")}
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,8 @@ This module holds only the hook implementations:
 * ``register_export_formats``: ``xlsx`` (:mod:`.xlsx`: Responses, one sheet per
   repeat group, Codebook, Summary), ``csv`` (UTF-8 with a byte-order mark, for
   Excel) and ``csv-plain`` (UTF-8) (:mod:`.csv`);
-* ``register_routes``: ``GET /surveys/<slug>/export/<format>`` (:mod:`.views`);
+* ``register_routes``: ``GET /surveys/<slug>/export/<format>`` (:mod:`.views`), which prepares a large
+  export in the background (:mod:`.jobs`) and shows its progress (:mod:`.job_pages`);
 * ``register_commands``: ``survey-app export SLUG --format xlsx -o FILE`` (:mod:`.commands`).
 
 The columns are planned from every questionnaire version (:mod:`.columns`),
@@ -19,7 +20,7 @@ from functools import partial
 from survey_app import hookimpl
 from survey_app.contributions import ExportFormat
 
-from . import commands, csv, views, xlsx
+from . import commands, csv, job_pages, views, xlsx
 
 
 @hookimpl
@@ -37,8 +38,9 @@ def register_export_formats() -> list[ExportFormat]:
 
 @hookimpl
 def register_routes(app) -> None:
-    """The download route."""
+    """The download route and the pages of background exports."""
     app.register_blueprint(views.blueprint)
+    app.register_blueprint(job_pages.blueprint)
 
 
 @hookimpl
