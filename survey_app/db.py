@@ -101,6 +101,20 @@ def session() -> Session:
     return g.db_session
 
 
+def reads_outside_transaction() -> Session:
+    """The request's session, reading without a transaction until :func:`begin_write`.
+
+    On PostgreSQL each read then stands alone, as it would under READ COMMITTED
+    anyway, without the BEGIN and ROLLBACK round trips of a transaction. (SQLite
+    pays no round trips and keeps its transactions.) Only for views whose every
+    write goes through :func:`begin_write`.
+    """
+    db_session = session()
+    if not db_session.in_transaction() and database().engine.dialect.name == "postgresql":
+        db_session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    return db_session
+
+
 def begin_write(db_session: Session) -> None:
     """Start a fresh transaction on ``db_session`` that is going to write.
 

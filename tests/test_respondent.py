@@ -5,7 +5,7 @@ import re
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from survey_app import db
 from survey_app.models import Answer, Response, ResponseStatus, SurveyStatus
@@ -313,3 +313,26 @@ def test_going_back_keeps_what_can_be_read_and_drops_what_cannot(app, client, su
     answers = stored_response.data["answers"]
     assert "candidates" not in answers and answers["winners"] == 2
     assert answers["incidents"] == [{"kind": "fraud", "details": "x"}]
+
+
+def test_a_page_view_costs_one_query_and_an_unchanged_session_sends_no_cookie(app, client, survey):
+    respondent = Respondent(client, survey)
+    assert "Set-Cookie" in respondent.open("first").headers  # the first view starts the session
+    executed = []
+
+    def record(connection, _cursor, statement, *_args):
+        executed.append((statement.split()[0], connection.get_execution_options().get("isolation_level")))
+
+    engine = db.database(app).engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        again = respondent.open("first")
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert "Set-Cookie" not in again.headers
+    # The survey, its version and the response in one SELECT; on PostgreSQL outside a
+    # transaction (no BEGIN and ROLLBACK round trips), on SQLite inside its own.
+    isolation = "AUTOCOMMIT" if engine.dialect.name == "postgresql" else None
+    assert [entry for entry in executed if entry[0] != "BEGIN"] == [("SELECT", isolation)]
+    saved = respondent.post("first", FIRST)  # it posts the submission id the session holds already
+    assert saved.status_code == 302 and "Set-Cookie" not in saved.headers

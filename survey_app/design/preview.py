@@ -162,6 +162,7 @@ def preview(slug: str, page_id: str | None = None):
         has_radio_buttons=has_radio_buttons, field_errors=field_errors, url_for=preview_url_for(visit.slug)))
     return _render("design/preview_page.html", visit, state, 422 if errors else 200,
                    page=page, form=form, wording=wording, errors=errors, questions_html=questions,
+                   submission_id=PREVIEW_SUBMISSION_ID,
                    options=options, has_radio_buttons=has_radio_buttons, field_errors=field_errors,
                    logic=logic_payload(questionnaire, page, resolution.answers),
                    position=_position(resolution, page.id), back=progress.previous_page(resolution, page.id))

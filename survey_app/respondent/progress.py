@@ -29,13 +29,19 @@ def submission_id(slug: str, *, create: bool = True) -> str | None:
     return session.get(_SUBMISSIONS, {}).get(slug)
 
 
+def requested_submission_id(slug: str, posted: str | None) -> str | None:
+    """The submission id a request is about, remembering nothing: a valid ``posted``
+    one, else the session's."""
+    return posted if is_submission_id(posted) else submission_id(slug, create=False)
+
+
 def adopt_submission_id(slug: str, posted: str | None) -> str | None:
     """The submission id of a POST: the one the form carried, so a retry whose cookie was
     lost (or a second tab) still reaches the same response."""
-    if is_submission_id(posted):
-        session[_SUBMISSIONS] = {**session.get(_SUBMISSIONS, {}), slug: posted}
-        return posted
-    return submission_id(slug, create=False)
+    ids = session.get(_SUBMISSIONS, {})
+    if is_submission_id(posted) and ids.get(slug) != posted:  # an unchanged session is not sent again
+        session[_SUBMISSIONS] = {**ids, slug: posted}
+    return requested_submission_id(slug, posted)
 
 
 def forget_submission(slug: str) -> None:
