@@ -158,7 +158,12 @@ def extra_template_vars(template: str, request: FlaskRequest) -> dict[str, objec
 
 @hookspec
 def page_snippets(slot: str, questionnaire: Questionnaire, response: Response | None, language: str) -> list[Markup] | None:
-    """HTML to insert in a page at ``slot`` (``"thank_you"`` is the only slot so far).
+    """HTML to insert in a page at ``slot``.
+
+    Slots: ``"thank_you"`` (the respondent's last page; ``response`` is theirs) and
+    ``"results"`` (a survey's results page, below its filters, for staff and
+    researchers; ``response`` is None and ``flask.request`` holds the survey's
+    ``slug`` and the filters' query arguments).
 
     Return ``Markup`` built with escaping (e.g. ``Markup("<p>{}</p>").format(text)``):
     texts from questionnaires and answers are untrusted.

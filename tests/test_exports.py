@@ -12,6 +12,7 @@ import copy
 import csv
 import io
 import os
+import re
 import subprocess
 import sys
 import uuid
@@ -580,6 +581,24 @@ def test_download_route_checks_access_and_streams_the_file(app, client, survey, 
     assert client2.get("/surveys/no-such-survey/export/xlsx").status_code == 404
     for query in ("lang=de", "version=9", "where=gender:nobody", "table=nothing", "breakdown=age"):
         assert client2.get(f"/surveys/export-test/export/csv?{query}").status_code == 400, query
+
+
+def test_results_page_links_each_format_with_its_filters(app, client, survey, make_user):
+    staff = make_user("staff")
+    with app.app_context():
+        session = db.session()
+        session.add(SurveyMember(survey_id=survey["id"], user_id=staff.id, role=SurveyRole.VIEWER))
+        session.commit()
+    login(client, staff.email)
+    page = client.get("/surveys/export-test/results?version=2&lang=en").get_data(as_text=True)
+    links = dict((label, href.replace("&amp;", "&")) for href, label in
+                 re.findall(r'<li><a href="(/surveys/export-test/export/[^"]+)">([^<]+)</a></li>', page))
+    assert links == {"Excel workbook": "/surveys/export-test/export/xlsx?version=2&lang=en",
+                     "CSV for Excel (UTF-8 with BOM)": "/surveys/export-test/export/csv?version=2&lang=en",
+                     "CSV (UTF-8)": "/surveys/export-test/export/csv-plain?version=2&lang=en"}
+    with client.get(links["Excel workbook"]) as response:
+        rows = _table(_workbook(response.get_data())["Responses"])[1:]
+    assert [row[0] for row in rows] == [survey["responses"][2]]  # the page's filter holds in the file
 
 
 def test_anonymous_users_are_sent_to_log_in(client, survey):

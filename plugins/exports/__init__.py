@@ -37,6 +37,13 @@ def register_export_formats() -> list[ExportFormat]:
 
 
 @hookimpl
+def page_snippets(slot, language):
+    """On the results page: a download link per export format, with the page's filters."""
+    if slot == "results":
+        return [views.download_links(language)]
+
+
+@hookimpl
 def register_routes(app) -> None:
     """The download route and the pages of background exports."""
     app.register_blueprint(views.blueprint)

@@ -14,12 +14,15 @@ import tempfile
 
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, send_file, url_for
 from flask_babel import format_number
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from markupsafe import Markup
 
 from survey_app import db, plugins
 from survey_app.access import Permission, survey_or_404
 from survey_app.jobs import start_job
 from survey_app.models import Survey
+from survey_app.questionnaire.texts import localize
 
 from .jobs import export_params, run_export
 from .request import ExportRequest, read_request
@@ -73,3 +76,15 @@ def _requested(slug: str, name: str) -> tuple[Survey, ExportRequest]:
     if problems:
         abort(400, " ".join(problems))
     return survey, export_request
+
+
+def download_links(language: str) -> Markup:
+    """The results page's download links: one per export format, for its survey and with its filters."""
+    query = request.query_string.decode("utf-8", "replace")
+    items = Markup("").join(
+        Markup('<li><a href="{}">{}</a></li>').format(
+            url_for("exports.download", slug=request.view_args["slug"], name=name) + (f"?{query}" if query else ""),
+            localize(export_format.label, language, "en"))
+        for name, export_format in plugins.export_formats().items())
+    return Markup('<nav class="downloads" aria-labelledby="downloads"><h2 id="downloads">{}</h2><ul>{}</ul></nav>'
+                  ).format(_("Download the responses"), items)

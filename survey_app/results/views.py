@@ -46,12 +46,16 @@ def results(slug: str):
                                               session=session)
     sections = [section for found in returned for section in found or ()]
     language = _language(questionnaire)
+    snippets = [snippet for found in plugins.hook().page_snippets(slot="results", questionnaire=questionnaire,
+                                                                  response=None, language=language)
+                for snippet in found or ()]
 
     def text(value: Text | None) -> str:
         return localize(value, language, questionnaire.default_language)
 
     return render_template(
         "results/results.html", survey=survey, questionnaire=questionnaire, summary=found, sections=sections,
+        snippets=snippets,
         filters=filters, problems=problems, breakdowns=[questionnaire.questions[id] for id in offered],
         filterable=filterable_questions(questionnaire), page_language=language, text=text,
         category_label=lambda code, label: text(label) if label is not None else standard_label(code),
