@@ -1,57 +1,90 @@
-"""Benchmark the results queries against a hand-written crosstab, on SQLite and PostgreSQL.
+"""Benchmark the results: the counting statements and the whole results page, on SQLite and PostgreSQL.
 
-    .venv/bin/python bench/bench_breakdowns.py [--responses 100000] [--postgres URL | --no-postgres]
+    .venv/bin/python -m bench.bench_breakdowns
 
-Fills a SQLite database (and a PostgreSQL one, if reachable, in a throw-away
-schema dropped at the end) with the same N responses (90% complete) to a
-30-question questionnaire, with bulk Core inserts (PostgreSQL's answers with
-COPY: an executemany of millions of rows would take minutes), then times, in
-the same run:
+Fills a fresh, migrated database (each of ``BENCH_BACKENDS``) with N responses
+(``BENCH_BREAKDOWNS_RESPONSES``, default 100,000; 90% complete) to a
+30-question questionnaire that offers a breakdown by gender, with bulk Core
+inserts (PostgreSQL's answers with COPY), then times, in the same run, each
+against a bare baseline (hand-written SQL over the same tables):
 
-(a) ``queries.crosstabs`` for one question by gender (the whole call);
-(b) a hand-written ``SELECT a.code, g.code, COUNT(*) FROM answers a JOIN answers g ... GROUP BY``
-    over the same tables;
-(c) the results page's query set: ``queries.summary`` plus the crosstabs of
-    every question by gender (the breakdowns section).
+* the crosstab of one question by gender, counted in SQL, against
+  ``SELECT a.code, g.code, COUNT(*) FROM answers a JOIN answers g ... GROUP BY``;
+* the crosstabs of every question by gender, and the frequencies of every
+  question, counted afresh in SQL (``cached=False``), against one hand-written
+  ``GROUP BY`` of all the complete responses' answers (by gender, for the
+  crosstabs) plus a ``COUNT(DISTINCT)`` of the respondents of the questions
+  stored in several rows per respondent (the bases a ``GROUP BY`` cannot give);
+* the results page (``GET``, HTML rendered, through the Flask test client):
+  its first view with the breakdown (which counts everything and keeps the
+  counts), then views served by the kept counts (with and without the
+  breakdown), after new responses, with partial responses, and filtered by
+  date (counted afresh), each against the bare frequencies and crosstabs.
 
-(a) and (b) alternate, ``--runs`` times each after a warm-up, and the fastest
-run of each counts (the least disturbed by other load on the machine); (c)
-runs once. Not part of the test suite.
+Each figure is the fastest of ``BENCH_RUNS`` runs (default 3), alternating
+with its baseline; the first view is measured once. Results go to stdout as
+``BENCH`` lines (see :mod:`bench.common`), progress to stderr.
 """
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import random
-import tempfile
+import re
 import time
 import uuid
-from collections.abc import Callable, Sequence
-from contextlib import ExitStack
-from pathlib import Path
+from collections.abc import Callable
+from datetime import date
 
-from sqlalchemy import Connection, Engine, UniqueConstraint, create_engine, event, insert, text
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, Engine, UniqueConstraint, create_engine, insert, select, text
 from sqlalchemy.schema import AddConstraint, CreateIndex, DropConstraint, DropIndex
 
-from survey_app.models import Answer, Base, QuestionnaireVersion, Response, Survey, User
+from bench.common import backends, emit, fresh_database, handle_termination, log, record, setting
+from survey_app import create_app, db
+from survey_app.auth.passwords import hash_password
+from survey_app.models import Answer, Base, QuestionnaireVersion, Response, ResponseStatus, Survey, User
 from survey_app.models.types import utcnow
 from survey_app.questionnaire import Questionnaire, load_questionnaire
-from survey_app.responses.storage import answer_rows
+from survey_app.responses.storage import answer_rows, save_page, submit
 from survey_app.results import queries
 from survey_app.results.tables import ResultFilters
-from survey_app.surveys import canonical_json
+from survey_app.surveys import canonical_json, questionnaire_of
 
-POSTGRES_URL = os.environ.get("SURVEY_APP_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+RESPONSES = int(setting("BENCH_BREAKDOWNS_RESPONSES", 100_000))
+RUNS = int(setting("BENCH_RUNS", 3))
+NEW_RESPONSES = 20  # per view "after new responses"
 CHUNK = 20_000
-BASELINE = text(
+EMAIL, PASSWORD = "bench@example.org", "bench password 1"
+QUERY_AIM = round(1 / 1.2, 3)  # the issue's target: within 1.2x of the hand-written GROUP BY
+ONE_QUESTION = text(
     "SELECT a.code, g.code, COUNT(*) FROM answers a "
     "JOIN answers g ON g.response_id = a.response_id AND g.question_id = :variable "
     "WHERE a.survey_id = :survey AND a.question_id = :question "
-    "GROUP BY a.code, g.code"
+    "GROUP BY a.code, g.code")
+# The bare frequencies and crosstabs: a GROUP BY of all the complete responses' answers, and the
+# respondents of the questions stored in several rows per respondent (their bases).
+FREQUENCIES = (
+    text("SELECT a.question_id, a.item, a.code, a.number, COUNT(*) FROM answers a "
+         "JOIN responses r ON r.id = a.response_id "
+         "WHERE a.survey_id = :survey AND r.status = 'complete' "
+         "GROUP BY a.question_id, a.item, a.code, a.number"),
+    text("SELECT a.question_id, COUNT(DISTINCT a.response_id) FROM answers a "
+         "JOIN responses r ON r.id = a.response_id "
+         "WHERE a.survey_id = :survey AND r.status = 'complete' "
+         "AND a.question_id IN ('mc1', 'mc2', 'mc3', 'mc4', 'grid') GROUP BY a.question_id"),
 )
+CROSSTABS = (
+    text("SELECT a.question_id, a.item, a.code, a.number, g.code, COUNT(*) FROM answers a "
+         "JOIN responses r ON r.id = a.response_id "
+         "LEFT JOIN answers g ON g.response_id = a.response_id AND g.question_id = :variable "
+         "WHERE a.survey_id = :survey AND r.status = 'complete' AND a.question_id <> :variable "
+         "GROUP BY a.question_id, a.item, a.code, a.number, g.code"),
+    text("SELECT a.question_id, g.code, COUNT(DISTINCT a.response_id) FROM answers a "
+         "JOIN responses r ON r.id = a.response_id "
+         "LEFT JOIN answers g ON g.response_id = a.response_id AND g.question_id = :variable "
+         "WHERE a.survey_id = :survey AND r.status = 'complete' AND a.question_id IN ('mc1', 'mc2', 'mc3', 'mc4') "
+         "GROUP BY a.question_id, g.code"),
+)
+_CSRF = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
 
 
 def questionnaire_document() -> dict:
@@ -72,7 +105,7 @@ def questionnaire_document() -> dict:
     questions += [{"id": f"num{n}", "type": "integer", "label": f"Number {n}"} for n in range(1, 3)]
     questions.append({"id": "comment", "type": "text", "label": "Comment"})
     return {"id": "bench", "version": "1", "languages": ["en"], "title": "Bench",
-            "pages": [{"id": "p1", "questions": questions}]}
+            "pages": [{"id": "p1", "questions": questions}], "plugins": {"breakdowns": {"gender": "gender"}}}
 
 
 def random_answers(questionnaire: Questionnaire, rng: random.Random) -> dict:
@@ -98,49 +131,50 @@ def random_answers(questionnaire: Questionnaire, rng: random.Random) -> dict:
     return answers
 
 
-def prepare(engine: Engine, questionnaire: Questionnaire) -> None:
-    """Create the tables and the survey (id 1) with its version (id 1).
+def build(url: str, questionnaire: Questionnaire, count: int) -> float:
+    """Fill the migrated database at ``url``; returns the seconds it took.
 
-    The answers' indexes are built after the load (see :func:`finish`), but
-    SQLite's unique one, which cannot be dropped; PostgreSQL's tables are
-    UNLOGGED (no write-ahead log: faster to fill, read like logged ones).
+    The answers' indexes are built after the load, but SQLite's unique one,
+    which cannot be dropped; PostgreSQL's tables are UNLOGGED (no write-ahead
+    log: faster to fill, read like logged ones) and vacuumed at the end, as
+    autovacuum would have done by the time a survey has this many responses.
     """
-    Base.metadata.create_all(engine)
-    now = utcnow()
+    started = time.perf_counter()
+    engine = create_engine(url)
+    postgresql = engine.dialect.name == "postgresql"
+    unique = next(c for c in Answer.__table__.constraints if isinstance(c, UniqueConstraint))
     with engine.begin() as connection:
         for index in Answer.__table__.indexes:
             connection.execute(DropIndex(index))
-        if engine.dialect.name == "postgresql":
+        if postgresql:
             for table in reversed(Base.metadata.sorted_tables):  # referencing tables first
                 connection.execute(text(f'ALTER TABLE "{table.name}" SET UNLOGGED'))
-            connection.execute(DropConstraint(_unique_answer()))
-        connection.execute(insert(User), {"id": 1, "email": "bench@example.org", "name": "Bench",
-                                          "role": "researcher", "password_hash": "x"})
-        connection.execute(insert(Survey), {"id": 1, "slug": "bench", "title": "Bench", "owner_id": 1})
+            connection.execute(DropConstraint(unique))
+        else:
+            connection.execute(text("PRAGMA synchronous=OFF"))
+        connection.execute(insert(User), {"id": 1, "email": EMAIL, "name": "Bench", "role": "researcher",
+                                          "password_hash": hash_password(PASSWORD)})
+        connection.execute(insert(Survey), {"id": 1, "slug": "bench", "title": "Bench", "owner_id": 1,
+                                            "status": "open"})
         connection.execute(insert(QuestionnaireVersion), {
             "id": 1, "survey_id": 1, "number": 1, "definition": canonical_json(questionnaire),
-            "sha256": uuid.uuid4().hex * 2, "created_at": now})
-
-
-def _unique_answer() -> UniqueConstraint:
-    return next(c for c in Answer.__table__.constraints if isinstance(c, UniqueConstraint))
-
-
-def finish(engine: Engine) -> None:
-    """Build the indexes left out while loading, and gather the planner's statistics."""
+            "sha256": uuid.uuid4().hex * 2, "created_at": utcnow()})
+    fill(engine, questionnaire, count)
     with engine.begin() as connection:
-        if engine.dialect.name == "postgresql":
-            connection.execute(AddConstraint(_unique_answer()))
+        if postgresql:
+            connection.execute(AddConstraint(unique))
         for index in Answer.__table__.indexes:
             connection.execute(CreateIndex(index))
-        connection.execute(text("ANALYZE"))
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("VACUUM ANALYZE" if postgresql else "ANALYZE"))
+    engine.dispose()
+    return time.perf_counter() - started
 
 
-def fill(engines: Sequence[Engine], questionnaire: Questionnaire, count: int) -> dict[Engine, float]:
-    """Store ``count`` responses (90% complete) in every database; returns the seconds each one took."""
+def fill(engine: Engine, questionnaire: Questionnaire, count: int) -> None:
+    """Store ``count`` responses (90% complete), in chunks."""
     rng = random.Random(42)
     now = utcnow()
-    spent = dict.fromkeys(engines, 0.0)
     for first in range(0, count, CHUNK):
         numbers = range(first + 1, min(first + CHUNK, count) + 1)
         responses = [{"id": number, "survey_id": 1, "version_id": 1, "submission_id": f"s{number}",
@@ -148,13 +182,13 @@ def fill(engines: Sequence[Engine], questionnaire: Questionnaire, count: int) ->
                       "started_at": now, "updated_at": now, "submitted_at": now} for number in numbers]
         answers = [{**row, "survey_id": 1, "response_id": number}
                    for number in numbers for row in answer_rows(questionnaire, random_answers(questionnaire, rng))]
-        for engine in engines:
-            start = time.perf_counter()
-            with engine.begin() as connection:
-                connection.execute(insert(Response), responses)
-                insert_answers(connection, answers)
-            spent[engine] += time.perf_counter() - start
-    return spent
+        with engine.begin() as connection:
+            connection.execute(insert(Response), responses)
+            insert_answers(connection, answers)
+    if engine.dialect.name == "postgresql":  # ids were given: move the sequence past them
+        with engine.begin() as connection:
+            connection.execute(text("SELECT setval(pg_get_serial_sequence('responses', 'id'), :last)"),
+                               {"last": count})
 
 
 def insert_answers(connection: Connection, rows: list[dict]) -> None:
@@ -169,95 +203,125 @@ def insert_answers(connection: Connection, rows: list[dict]) -> None:
             copy.write_row(tuple(row[column] for column in columns))
 
 
-def timed(function: Callable[[], object], runs: int) -> float:
+def fastest(function: Callable[[], object], runs: int = 1) -> float:
     """The fastest wall time of ``runs`` calls, in milliseconds."""
     times = []
     for _ in range(runs):
-        start = time.perf_counter()
+        started = time.perf_counter()
         function()
-        times.append(time.perf_counter() - start)
+        times.append(time.perf_counter() - started)
     return min(times) * 1000
 
 
-def measure(engine: Engine, questionnaire: Questionnaire, runs: int) -> dict[str, float]:
-    """The three timings (and the ratio of the first two) on one database."""
-    filters = ResultFilters()
-    with Session(engine) as session:
-        def ours() -> object:
-            return queries.crosstabs(session, 1, questionnaire, filters, "gender", ["q01"])
-
-        def baseline() -> object:
-            return session.execute(BASELINE, {"variable": "gender", "survey": 1, "question": "q01"}).all()
-
-        ours(), baseline()
-        pairs = [(timed(ours, 1), timed(baseline, 1)) for _ in range(runs)]
-        summary = timed(lambda: queries.summary(session, 1, questionnaire, filters), 1)
-        breakdown = timed(lambda: queries.crosstabs(session, 1, questionnaire, filters, "gender"), 1)
-    crosstab, base = min(pair[0] for pair in pairs), min(pair[1] for pair in pairs)
-    return {"crosstab": crosstab, "baseline": base, "ratio": crosstab / base, "summary": summary,
-            "breakdown": breakdown, "page": summary + breakdown}
+def paired(ours: Callable[[], object], bare: Callable[[], object], runs: int) -> tuple[float, float]:
+    """The fastest of ``runs`` alternating calls of each, in milliseconds."""
+    pairs = [(fastest(ours), fastest(bare)) for _ in range(runs)]
+    return min(pair[0] for pair in pairs), min(pair[1] for pair in pairs)
 
 
-def databases(args: argparse.Namespace, directory: Path, stack: ExitStack) -> dict[str, Engine]:
-    """SQLite, and PostgreSQL in a throw-away schema (dropped when ``stack`` closes) when it is reachable."""
-    sqlite = create_engine(f"sqlite:///{directory / 'bench.sqlite3'}")
-    event.listen(sqlite, "connect", _fast_sqlite)
-    stack.callback(sqlite.dispose)
-    found = {"SQLite": sqlite}
-    if args.no_postgres:
-        return found
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(args.postgres)
-    stack.callback(admin.dispose)
-    try:
-        with admin.begin() as connection:
-            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except OperationalError as error:
-        print(f"PostgreSQL not reachable ({error.orig}); skipped")
-        return found
-    stack.callback(_drop_schema, admin, schema)
-    found["PostgreSQL"] = create_engine(args.postgres, connect_args={"options": f"-csearch_path={schema}"})
-    stack.callback(found["PostgreSQL"].dispose)
+def measure(url: str, backend: str, questionnaire: Questionnaire) -> list[dict]:
+    """Every comparison on the database at ``url``, as BENCH records."""
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench-" + uuid.uuid4().hex})
+    size = f"{RESPONSES // 1000}k responses x 30 questions ({backend})"
+    found = []
+    with app.app_context():
+        session = db.session()
+
+        def bare(*statements, **parameters) -> Callable[[], object]:
+            values = {"survey": 1, "variable": "gender", **parameters}
+            return lambda: [session.execute(statement, values).all() for statement in statements]
+
+        def counted(function) -> Callable[[], object]:
+            return lambda: (function(), session.commit())
+
+        complete = ResultFilters()
+        one = paired(counted(lambda: queries.crosstabs(session, 1, questionnaire, complete, "gender", ["q01"])),
+                     bare(ONE_QUESTION, question="q01"), RUNS)
+        crosstabs = paired(counted(lambda: queries.crosstabs(session, 1, questionnaire, complete, "gender",
+                                                             cached=False)), bare(*CROSSTABS), RUNS)
+        frequencies = paired(counted(lambda: queries.summary(session, 1, questionnaire, complete, cached=False)),
+                             bare(*FREQUENCIES), RUNS)
+    found += [
+        record(f"crosstab of 1 question by gender, SQL, {size}", one[0], "ms", one[1], higher_is_better=False,
+               baseline_name="hand-written GROUP BY of the question joined to gender", aim=QUERY_AIM),
+        record(f"crosstabs of 29 questions by gender, SQL, {size}", crosstabs[0], "ms", crosstabs[1],
+               higher_is_better=False, baseline_name="hand-written GROUP BY of all answers joined to gender, "
+                                                     "and COUNT(DISTINCT) of multiple-choice respondents",
+               aim=QUERY_AIM),
+        record(f"frequencies of 30 questions, SQL, {size}", frequencies[0], "ms", frequencies[1],
+               higher_is_better=False, baseline_name="hand-written GROUP BY of all answers, and COUNT(DISTINCT) "
+                                                     "of multiple-choice and matrix respondents", aim=QUERY_AIM),
+    ]
+    page_bare = crosstabs[1] + frequencies[1]
+    client = logged_in(app)
+
+    def page(query: str = "") -> Callable[[], object]:
+        def get() -> None:
+            response = client.get(f"/surveys/bench/results{query}")
+            assert response.status_code == 200 and b"Gender" in response.data, response.status_code
+        return get
+
+    pages = [("first view, breakdown by gender (counts all, keeps the counts)", fastest(page("?breakdown=gender")))]
+    pages.append(("breakdown by gender, kept counts", fastest(page("?breakdown=gender"), RUNS)))
+    pages.append(("no breakdown, kept counts", fastest(page(), RUNS)))
+    after = []
+    for _ in range(RUNS):
+        respond(app, questionnaire, NEW_RESPONSES)
+        after.append(fastest(page("?breakdown=gender")))
+    pages.append((f"breakdown by gender, after {NEW_RESPONSES} new responses", min(after)))
+    pages.append(("breakdown by gender, complete and partial responses",
+                  fastest(page("?breakdown=gender&status=all"), RUNS)))
+    pages.append(("breakdown by gender, filtered by date (counted afresh)",
+                  fastest(page(f"?breakdown=gender&from={date.today().isoformat()}"), RUNS)))
+    for what, value in pages:
+        found.append(record(f"results page, {what}, {size}", value, "ms", page_bare, higher_is_better=False,
+                            baseline_name="the bare frequencies and crosstabs above, together",
+                            note="target: about a second"))
+    db.database(app).engine.dispose()
     return found
 
 
-def _drop_schema(admin: Engine, schema: str) -> None:
-    with admin.begin() as connection:
-        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+def logged_in(app):
+    """A test client of ``app`` logged in through the login form."""
+    client = app.test_client()
+    form = client.get("/account/login").get_data(as_text=True)
+    client.post("/account/login", data={"email": EMAIL, "password": PASSWORD,
+                                        "csrf_token": _CSRF.search(form).group(1)})
+    return client
 
 
-def _fast_sqlite(dbapi_connection, _record) -> None:
-    """A throw-away database need not survive a crash: skip the syncs while building."""
-    dbapi_connection.execute("PRAGMA synchronous=OFF")
-    dbapi_connection.execute("PRAGMA journal_mode=MEMORY")
+def respond(app, questionnaire: Questionnaire, count: int) -> None:
+    """``count`` new respondents through the storage the respondent pages use, and one older partial
+    response completed (its block, among the first, then changes too)."""
+    rng = random.Random()
+    with app.app_context():
+        session = db.session()
+        survey = session.get(Survey, 1)
+        version = survey.latest_version
+        for _ in range(count):
+            name = uuid.uuid4().hex
+            save_page(session, survey, version, questionnaire_of(version), submission_id=name, language="en",
+                      page_answers=random_answers(questionnaire, rng), next_page=None)
+            submit(session, survey, questionnaire, name)
+        older = session.execute(select(Response.submission_id).where(
+            Response.survey_id == 1, Response.status == ResponseStatus.PARTIAL).order_by(Response.id).limit(1)).scalar()
+        if older is not None:
+            save_page(session, survey, version, questionnaire, submission_id=older, language="en",
+                      page_answers=random_answers(questionnaire, rng), next_page=None)
+            submit(session, survey, questionnaire, older)
 
 
 def main() -> None:
-    """Build, time and print the table."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--responses", type=int, default=100_000)
-    parser.add_argument("--runs", type=int, default=7)
-    parser.add_argument("--postgres", default=POSTGRES_URL)
-    parser.add_argument("--no-postgres", action="store_true")
-    args = parser.parse_args()
+    """Build, time and print the records."""
+    handle_termination()
     questionnaire = load_questionnaire(json.dumps(questionnaire_document()))
-    with tempfile.TemporaryDirectory() as directory, ExitStack() as stack:
-        engines = databases(args, Path(directory), stack)
-        for engine in engines.values():
-            prepare(engine, questionnaire)
-        spent = fill(list(engines.values()), questionnaire, args.responses)
-        rows = []
-        for name, engine in engines.items():
-            start = time.perf_counter()
-            finish(engine)
-            built = spent[engine] + time.perf_counter() - start
-            rows.append((name, built, measure(engine, questionnaire, args.runs)))
-    print(f"\n{args.responses:,} responses, 30 questions; milliseconds (fastest run)\n")
-    print(f"{'database':<11} {'load s':>7} {'(a) ours':>9} {'(b) base':>9} {'a/b':>6} "
-          f"{'summary':>9} {'crosstabs':>10} {'(c) page':>9}")
-    for name, built, m in rows:
-        print(f"{name:<11} {built:>7.1f} {m['crosstab']:>9.1f} {m['baseline']:>9.1f} {m['ratio']:>6.2f} "
-              f"{m['summary']:>9.1f} {m['breakdown']:>10.1f} {m['page']:>9.1f}")
+    for backend in backends():
+        with fresh_database(backend) as url:
+            log(f"{backend}: building {RESPONSES:,} responses x 30 questions")
+            log(f"  built in {build(url, questionnaire, RESPONSES):.0f} s")
+            for item in measure(url, backend, questionnaire):
+                emit(item)
+                log(f"  {item['name']}: {item['value']:.0f} ms (bare {item['baseline']:.0f} ms)")
 
 
 if __name__ == "__main__":

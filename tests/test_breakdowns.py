@@ -104,8 +104,9 @@ def test_result_section_is_the_core_crosstabs(app, make_user):
         assert sections(breakdown="topics") == []  # not a variable this questionnaire offers
         [section] = sections(breakdown="gender", completed_only=False)
         assert (section.plugin, section.title) == ("breakdowns", "Gender")
-        expected = queries.crosstabs(session, survey_id, questionnaire, ResultFilters(completed_only=False), "gender")
-        assert list(section.tables) == expected
+        expected = queries.crosstabs(session, survey_id, questionnaire, ResultFilters(completed_only=False), "gender",
+                                     cached=False)
+        assert list(section.tables) == expected  # from the kept counts, as counted afresh
         member = next(table for table in section.tables if table.question_id == "member")
         # yes: female r1 r6, male r3 r4 r7 (partial); no: female r2, not stated r5.
         assert member.counts == ((2, 3, 0, 0, 0), (1, 0, 0, 1, 0))

@@ -22,12 +22,13 @@ import math
 from datetime import date, datetime, timezone
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, distinct, func, select, update
 
 from survey_app import db
-from survey_app.models import Response, Survey, SurveyMember, SurveyRole, SurveyStatus, User
+from survey_app.models import (Response, ResultBlock, ResultCount, Survey, SurveyMember, SurveyRole, SurveyStatus,
+                               User)
 from survey_app.responses.storage import save_page, submit
-from survey_app.results import queries, views
+from survey_app.results import cache, pivot, queries, views
 from survey_app.results.stats import chi_square, chi_square_p_value, regularized_upper_gamma
 from survey_app.results.tables import NOT_SHOWN, NOT_STATED, NumericSummary, ResultFilters
 from survey_app.surveys import import_survey, load_checked, questionnaire_of
@@ -112,18 +113,23 @@ def survey_id(app, make_user) -> int:
 
 
 def results(app, survey_id: int, **filters):
+    """The summary under ``filters``; the kept counts (where they serve) and counting afresh must agree."""
     with app.app_context():
         session = db.session()
-        survey = session.get(Survey, survey_id)
-        return queries.summary(session, survey_id, questionnaire_of(survey.latest_version), ResultFilters(**filters))
+        questionnaire = questionnaire_of(session.get(Survey, survey_id).latest_version)
+        found = queries.summary(session, survey_id, questionnaire, ResultFilters(**filters))
+        assert found == queries.summary(session, survey_id, questionnaire, ResultFilters(**filters), cached=False)
+        return found
 
 
 def crosstabs(app, survey_id: int, variable: str, **filters):
+    """The crosstabs by ``variable``, by (question, item); the kept counts and counting afresh must agree."""
     with app.app_context():
         session = db.session()
-        survey = session.get(Survey, survey_id)
-        found = queries.crosstabs(session, survey_id, questionnaire_of(survey.latest_version),
-                                  ResultFilters(**filters), variable)
+        questionnaire = questionnaire_of(session.get(Survey, survey_id).latest_version)
+        found = queries.crosstabs(session, survey_id, questionnaire, ResultFilters(**filters), variable)
+        assert found == queries.crosstabs(session, survey_id, questionnaire, ResultFilters(**filters), variable,
+                                          cached=False)
         return {(table.question_id, table.item): table for table in found}
 
 
@@ -355,6 +361,127 @@ def test_crosstab_by_an_unsuitable_variable_is_refused(app, survey_id):
     for variable in ("topics", "age", "nonexistent"):
         with pytest.raises(ValueError):
             crosstabs(app, survey_id, variable)
+
+
+# --- Kept counts and the ways of counting ---------------------------------------
+
+
+def kept_blocks(app, survey_id: int) -> dict[tuple[str, int], int]:
+    """The kept blocks of counts: (name, block) -> the complete responses counted in it."""
+    with app.app_context():
+        rows = db.session().execute(select(ResultBlock.name, ResultBlock.block, ResultBlock.responses)
+                                    .where(ResultBlock.survey_id == survey_id))
+        return {(name, block): responses for name, block, responses in rows}
+
+
+def kept_summary(app, survey_id: int):
+    """The summary from the kept counts only (no comparison with counting afresh)."""
+    with app.app_context():
+        session = db.session()
+        return queries.summary(session, survey_id, questionnaire_of(session.get(Survey, survey_id).latest_version),
+                               ResultFilters())
+
+
+def complete(app, name: str) -> None:
+    """Submit the partial response ``name``, as its respondent's final submit would."""
+    with app.app_context():
+        session = db.session()
+        response = session.execute(select(Response).where(Response.submission_id == name)).scalar_one()
+        survey = session.get(Survey, response.survey_id)
+        submit(session, survey, questionnaire_of(survey.latest_version), name)
+
+
+def test_kept_counts_are_read_until_their_block_changes(app, survey_id, monkeypatch):
+    monkeypatch.setattr(cache, "BLOCK_SIZE", 2)  # ids r1 | r2 r3 | r4 r5 | r6 r7; r7 is partial
+    assert kept_blocks(app, survey_id) == {}
+    assert counts(table(results(app, survey_id), "member")) == {"yes": 4, "no": 2}
+    assert kept_blocks(app, survey_id) == {("frequencies", 0): 1, ("frequencies", 1): 2, ("frequencies", 2): 2,
+                                           ("frequencies", 3): 1}
+    with app.app_context():  # r2 said "no" (block 1): make its kept count say 10 more
+        session = db.session()
+        block = select(ResultBlock.id).where(ResultBlock.survey_id == survey_id, ResultBlock.block == 1)
+        session.execute(update(ResultCount).where(ResultCount.block_id == block.scalar_subquery(),
+                                                  ResultCount.question_id == "member", ResultCount.code == "no")
+                        .values(n=ResultCount.n + 10))
+        session.commit()
+    assert counts(table(kept_summary(app, survey_id), "member")) == {"yes": 4, "no": 12}  # read, not recounted
+    complete(app, "r7")  # a member, in block 3: that block alone is counted again
+    assert counts(table(kept_summary(app, survey_id), "member")) == {"yes": 5, "no": 12}
+    assert kept_blocks(app, survey_id)[("frequencies", 3)] == 2
+    with app.app_context():
+        db.session().execute(delete(ResultBlock))
+        db.session().commit()
+    assert counts(table(results(app, survey_id), "member")) == {"yes": 5, "no": 2}
+
+
+@pytest.mark.parametrize("block_size", [1, 4096])
+def test_kept_counts_follow_new_responses_and_versions(app, survey_id, monkeypatch, block_size):
+    """Every view below compares the kept counts with counting afresh (see ``results`` and ``crosstabs``)."""
+    monkeypatch.setattr(cache, "BLOCK_SIZE", block_size)
+
+    def views():
+        for completed_only in (True, False):
+            results(app, survey_id, completed_only=completed_only)
+            for variable in ("gender", "member", "group"):
+                crosstabs(app, survey_id, variable, completed_only=completed_only)
+
+    views()
+    with app.app_context():  # a new respondent (a new id, so a new block), and a new partial one
+        session = db.session()
+        survey = session.get(Survey, survey_id)
+        respond(session, survey, "r8", {"gender": "male", "member": "no", "topics": ["y"], "age": 60}, True,
+                utc(2024, 3, 8))
+        respond(session, survey, "r9", {"gender": "female"}, False, utc(2024, 3, 8))
+    views()
+    summary = results(app, survey_id)
+    assert counts(table(summary, "gender")) == {"female": 3, "male": 3, "prefer_not": 0}  # r3 r4 r8
+    assert table(summary, "age").numeric == NumericSummary(6, 37.5, 35.0, 20.0, 60.0)  # 20 25 30 40 50 60
+    complete(app, "r7")  # started before r8, so in an older block
+    views()
+    assert counts(table(results(app, survey_id), "gender"))["male"] == 4
+    second = json.loads(json.dumps(DOCUMENT))
+    second["version"] = "2"
+    second["pages"][0]["questions"].append({"id": "channels", "type": "multiple_choice", "label": "Channels",
+                                            "choices": [{"value": "web", "label": "Web"},
+                                                        {"value": "radio", "label": "Radio"}]})
+    with app.app_context():  # a new multiple-choice question changes what the frequencies count
+        session = db.session()
+        survey = publish(session, session.get(Survey, survey_id).owner_id, second)
+        respond(session, survey, "r10", {"gender": "female", "member": "no", "channels": ["web", "radio"]}, True,
+                utc(2024, 3, 9))
+    views()
+    channels = table(results(app, survey_id), "channels")
+    # Only r10 answered; every complete response of version 2 (r10) was shown it.
+    assert (counts(channels), channels.base, channels.shown) == ({"web": 1, "radio": 1}, 1, 1)
+    with app.app_context():
+        definitions = db.session().execute(select(ResultBlock.name, func.count(distinct(ResultBlock.definition)))
+                                           .group_by(ResultBlock.name)).all()
+    assert definitions and all(count == 1 for _name, count in definitions)  # blocks of older definitions are gone
+
+
+@pytest.mark.parametrize("filters", [
+    {}, {"completed_only": False}, {"date_from": date(2024, 3, 2)}, {"version_numbers": (1,)},
+    {"choice_filters": (("member", "yes"),), "completed_only": False},
+])
+def test_counting_side_by_side_agrees_with_grouping(app, survey_id, monkeypatch, filters):
+    """SQLite counts each split (version, status, column) in a column of its own (``pivot``); PostgreSQL groups."""
+    def everything():
+        return (results(app, survey_id, **filters),
+                *(crosstabs(app, survey_id, variable, **filters) for variable in ("gender", "member", "group")))
+
+    side_by_side = everything()
+    monkeypatch.setattr(pivot, "LIMIT", 0)
+    assert everything() == side_by_side
+
+
+def test_numeric_summary_from_counts_of_values():
+    # 1 1 1 2 5 -> n 5, median the 3rd value (1), mean 10 / 5.
+    assert queries.numeric_summary({5.0: 1, 1.0: 3, 2.0: 1}) == NumericSummary(5, 2.0, 1.0, 1.0, 5.0)
+    # 1 1 2 5 -> n 4, median (1 + 2) / 2.
+    assert queries.numeric_summary({1.0: 2, 2.0: 1, 5.0: 1}).median == 1.5
+    # 0.5 0.5 -> the middle two are the same value.
+    assert queries.numeric_summary({0.5: 2}) == NumericSummary(2, 0.5, 0.5, 0.5, 0.5)
+    assert queries.numeric_summary({-3.0: 1}) == NumericSummary(1, -3.0, -3.0, -3.0, -3.0)
 
 
 # --- Statistics -----------------------------------------------------------------

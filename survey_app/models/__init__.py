@@ -3,6 +3,7 @@ from survey_app.db import Base
 from survey_app.models.jobs import Job, JobStatus
 from survey_app.models.plugin_data import PluginFailure, ResponseMetric
 from survey_app.models.responses import Answer, Response, ResponseStatus
+from survey_app.models.results import ResultBlock, ResultCount
 from survey_app.models.surveys import AccessCode, QuestionnaireVersion, Survey, SurveyMember, SurveyRole, SurveyStatus
 from survey_app.models.users import RateLimit, Role, User
 
@@ -18,6 +19,8 @@ __all__ = [
     "Response",
     "ResponseMetric",
     "ResponseStatus",
+    "ResultBlock",
+    "ResultCount",
     "Role",
     "Survey",
     "SurveyMember",

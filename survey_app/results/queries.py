@@ -1,10 +1,12 @@
-"""Counting a survey's answers in SQL: frequencies, numeric summaries and crosstabs.
+"""A survey's results: frequencies, numeric summaries and crosstabs, from counts the database makes.
 
-The database does every count; Python only arranges the grouped rows into
-tables. :func:`summary` costs four statements whatever the number of
-questions (the questionnaire versions, the responses per version and status,
-the frequencies of every question, the numeric summaries) and
-:func:`crosstabs` two (the versions, the crosstabs of every question).
+The database does every count, for every question at once (see
+:mod:`survey_app.results.counting`, and :mod:`survey_app.results.pivot` for
+SQLite); Python only arranges the counts into tables. Without date, version
+or choice filters, the complete responses' counts are kept between pages
+(:mod:`survey_app.results.cache`) and only what changed since is counted
+again. Either way the counts come from one snapshot of the database and are
+exactly those of counting every response afresh (``cached=False``).
 Question ids, codes and dates only ever reach SQL as bound parameters.
 
 Definitions
@@ -31,16 +33,18 @@ Definitions
 """
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import math
+from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import (CTE, ColumnElement, CompoundSelect, FromClause, Select, Subquery, and_, case, cast, distinct,
-                        exists, func, null, select, union_all)
+from sqlalchemy import Select, Subquery, exists, func, select
 from sqlalchemy.orm import Session
 
 from survey_app.models import Answer, QuestionnaireVersion, Response, ResponseStatus
 from survey_app.questionnaire.model import SINGLE_VALUE_CHOICE_TYPES, Question, Questionnaire
+from survey_app.results import cache, counting, pivot
+from survey_app.results.counting import ANSWERED, RESPONDENTS, RESPONSES, ROWS, Counts, Key, Plan
 from survey_app.results.tables import (NOT_SHOWN, NOT_STATED, Category, Crosstab, FrequencyTable, NumericSummary,
                                        ResultFilters, Summary, crosstab, frequency_table)
 from survey_app.surveys import questionnaire_of
@@ -49,30 +53,18 @@ from survey_app.surveys import questionnaire_of
 CODE_TYPES = frozenset({"single_choice", "yes_no", "multiple_choice", "calculated"})
 #: Question types whose values get a numeric summary.
 NUMBER_TYPES = frozenset({"integer", "decimal", "rating", "calculated"})
+#: Question types stored in one row per respondent whose cells do not already count them.
+ONE_ROW_TYPES = frozenset({"integer", "decimal", "text", "long_text", "email", "date", "calculated"})
 #: Question types a crosstab can have as rows.
 CROSSTAB_TYPES = CODE_TYPES | {"matrix", "ranking", "rating"}
-#: Question types stored as one row per respondent whose frequency cells do not already count them.
-_ONE_ROW_TYPES = frozenset({"integer", "decimal", "text", "long_text", "email", "date", "calculated"})
 _COMPLETE = ResponseStatus.COMPLETE
 
-Counts = dict[tuple[int, ResponseStatus], int]
+Group = tuple[int, ResponseStatus]  # (version id, status)
 
 
 def filtered_responses(survey_id: int, filters: ResultFilters) -> Subquery:
     """The survey's responses that pass ``filters`` (columns ``id``, ``version_id``, ``status``), as a subquery."""
     return _passing(survey_id, filters).subquery("r")
-
-
-def _counted_responses(survey_id: int, filters: ResultFilters) -> CTE:
-    """:func:`filtered_responses` as a CTE for the counting statements.
-
-    SQLite materializes it once per statement (3.35+), so each answer finds its
-    response in a small temporary table instead of the wide ``responses``
-    table, however many UNION ALL parts join it; PostgreSQL inlines it (12+),
-    so its planner keeps hash joins and parallel workers.
-    """
-    return (_passing(survey_id, filters).cte("r").prefix_with("MATERIALIZED", dialect="sqlite")
-            .prefix_with("NOT MATERIALIZED", dialect="postgresql"))
 
 
 def _passing(survey_id: int, filters: ResultFilters) -> Select:
@@ -90,9 +82,10 @@ def _passing(survey_id: int, filters: ResultFilters) -> Select:
         query = query.where(Response.version_id.in_(versions))
     for question_id, value in filters.choice_filters:
         chosen = Answer.__table__.alias()
-        query = query.where(exists().where(chosen.c.response_id == Response.id, chosen.c.survey_id == survey_id,
-                                           chosen.c.question_id == question_id, chosen.c.entry == 0,
-                                           chosen.c.code == value))
+        # A single-choice answer's row (no item, no number): one index lookup per response.
+        query = query.where(exists().where(chosen.c.survey_id == survey_id, chosen.c.question_id == question_id,
+                                           chosen.c.code == value, chosen.c.item == "", chosen.c.number.is_(None),
+                                           chosen.c.response_id == Response.id, chosen.c.entry == 0))
     return query
 
 
@@ -117,30 +110,84 @@ def unconditional_versions(session: Session, survey_id: int) -> dict[str, frozen
     return {question_id: frozenset(ids) for question_id, ids in found.items()}
 
 
-def response_counts(session: Session, responses: FromClause) -> Counts:
-    """How many of ``responses`` there are per (version id, status)."""
-    query = select(responses.c.version_id, responses.c.status, func.count()).group_by(
-        responses.c.version_id, responses.c.status)
-    return {(version, status): count for version, status, count in session.execute(query)}
+def _count(session: Session, survey_id: int, plan: Plan, filters: ResultFilters, cached: bool) -> Counts:
+    """Count ``plan`` over the responses that pass ``filters``: from the kept counts when ``cached`` and
+    they cover the filters, else every response afresh."""
+    if cached and cache.covers(filters):
+        return cache.count(session, survey_id, plan, with_partial=not filters.completed_only)
+    passing = _passing(survey_id, filters)
+    statuses = (_COMPLETE,) if filters.completed_only else tuple(ResponseStatus)
+    with counting.snapshot(session.get_bind()) as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        found = pivot.count(connection, survey_id, plan, passing, statuses) if sqlite else None
+        if found is None:
+            found = counting.count(connection, survey_id, plan, counting.counted_responses(survey_id, passing,
+                                                                                           plan.variable),
+                                   counting.Join.ANSWERS_FIRST if sqlite else counting.Join.PLANNED)
+    return found
 
 
-def summary(session: Session, survey_id: int, questionnaire: Questionnaire, filters: ResultFilters) -> Summary:
-    """Frequency tables (and numeric summaries) of every answerable question, in questionnaire order."""
-    responses = _counted_responses(survey_id, filters)
-    counts = response_counts(session, responses)
-    questions = [question for question in questionnaire.all_questions() if question.type not in ("note", "repeat")]
-    cells, answered = _frequency_counts(session, survey_id, responses, questions)
-    numbers = numeric_summaries(session, survey_id, responses, [q for q in questions if q.type in NUMBER_TYPES])
+def summary(session: Session, survey_id: int, questionnaire: Questionnaire, filters: ResultFilters, *,
+            cached: bool = True) -> Summary:
+    """Frequency tables (and numeric summaries) of every answerable question, in questionnaire order.
+
+    ``cached=False`` counts every response afresh (the kept counts always agree with that).
+    """
+    questions = {question.id: question for question in questionnaire.all_questions()
+                 if question.type not in ("note", "repeat")}
+    counts = _count(session, survey_id, counting.frequency_plan(list(questions.values())), filters, cached)
+    groups: Counter[Group] = Counter()  # responses
+    cells: defaultdict[tuple[str, str], Counter[str]] = defaultdict(Counter)  # (question, item) -> code -> respondents
+    in_cells: defaultdict[tuple[str, str], Counter[Group]] = defaultdict(Counter)  # ... -> group -> respondents
+    answered: defaultdict[str, Counter[Group]] = defaultdict(Counter)  # question -> group -> respondents
+    values: defaultdict[str, Counter[float]] = defaultdict(Counter)  # question -> number -> times given
+    for key, n in counts.items():
+        group, question = (key.version_id, key.status), questions.get(key.question_id)
+        if key.kind == RESPONSES:
+            groups[group] += n
+        elif question is None:
+            continue  # not in this questionnaire (any more)
+        elif key.kind == ANSWERED:
+            answered[question.id][group] += n
+        elif key.kind == RESPONDENTS or question.repeat_id is None:  # respondents per group
+            cell = _cell(question, key)
+            if cell is not None:
+                cells[(question.id, cell[0])][cell[1]] += n
+                in_cells[(question.id, cell[0])][group] += n
+            if key.kind == ROWS and question.type in ONE_ROW_TYPES:
+                answered[question.id][group] += n
+        if key.kind == ROWS and question is not None and question.type in NUMBER_TYPES and key.number is not None:
+            values[question.id][key.number] += n
     visible = unconditional_versions(session, survey_id)
     tables: list[FrequencyTable] = []
-    for question in questions:
-        shown = _shown(answered[(question.id, "")], counts, visible.get(question.id, frozenset()))
+    for question in questions.values():
+        # Where no answered count was made, each respondent is in exactly one of
+        # the question's (matrix row's) cells, so the cells add up to who answered.
+        whole = answered.get(question.id) or in_cells[(question.id, "")]
+        shown = _shown(whole, groups, visible.get(question.id, frozenset()))
+        numeric = numeric_summary(values[question.id]) if question.id in values else None
         for item in _items(question):
             key = (question.id, item.code if item else "")
-            codes = {code: sum(by_group.values()) for code, by_group in cells[key].items()}
-            tables.append(frequency_table(question, item, codes, base=sum(answered[key].values()), shown=shown,
-                                          numeric=numbers.get(question.id)))
-    return Summary(sum(counts.values()), tuple(tables))
+            base = whole if item is None else in_cells[key]
+            tables.append(frequency_table(question, item, cells[key], base=sum(base.values()), shown=shown,
+                                          numeric=numeric))
+    return Summary(sum(groups.values()), tuple(tables))
+
+
+def _cell(question: Question, key: Key) -> tuple[str, str] | None:
+    """The (matrix row, category) whose respondents ``key`` counts, or None when it counts no cell.
+
+    The categories: a choice's code (of a ranking: the choice ranked first), a rating's value.
+    """
+    if question.type == "matrix":
+        return (key.item, key.code) if key.code is not None else None
+    if question.type == "ranking":
+        return ("", key.code) if key.number == 1 and key.code is not None else None
+    if question.type == "rating":
+        return ("", _code(key.number)) if key.number is not None else None
+    if question.type in CODE_TYPES:
+        return ("", key.code) if key.code is not None else None
+    return None
 
 
 def _items(question: Question) -> list[Category | None]:
@@ -150,146 +197,41 @@ def _items(question: Question) -> list[Category | None]:
     return [None]
 
 
-def _shown(answered: Mapping[tuple[int, ResponseStatus], int], counts: Counts, unconditional: frozenset[int]) -> int:
+def _shown(answered: Mapping[Group, int], groups: Mapping[Group, int], unconditional: frozenset[int]) -> int:
     """Answered, plus complete responses of versions that show the question unconditionally but lack an answer."""
     silent = sum(count - answered.get((version, status), 0)
-                 for (version, status), count in counts.items() if status is _COMPLETE and version in unconditional)
+                 for (version, status), count in groups.items() if status is _COMPLETE and version in unconditional)
     return sum(answered.values()) + silent
 
 
-def _frequency_counts(session: Session, survey_id: int, responses: CTE,
-                      questions: Sequence[Question]) -> tuple[dict, dict]:
-    """Respondents per (question, item) -> code -> (version, status), and who answered per (question, item).
-
-    Where no answered-part counted a question (or matrix row), each respondent
-    is in exactly one of its cells, so the cells add up to who answered.
-    """
-    def joined(rows: FromClause) -> FromClause:
-        return rows.join(responses, responses.c.id == rows.c.response_id)
-
-    group = [responses.c.version_id, responses.c.status]
-    parts = _cell_parts(survey_id, joined, questions, group, group)
-    parts += _answered_parts(survey_id, joined, questions, group, group)
-    cells: defaultdict = defaultdict(lambda: defaultdict(dict))
-    answered: defaultdict = defaultdict(dict)
-    for question_id, item, code, number, version, status, count in _run(session, parts):
-        if code is None and number is None:
-            answered[(question_id, item or "")][(version, status)] = count
-        else:
-            cells[(question_id, item or "")][_code(code, number)][(version, status)] = count
-    for key, by_code in list(cells.items()):
-        if key not in answered:
-            for by_group in by_code.values():
-                for group_key, count in by_group.items():
-                    answered[key][group_key] = answered[key].get(group_key, 0) + count
-    return cells, answered
+def _code(number: float) -> str:
+    """A rating's value written as a code."""
+    return str(int(number)) if float(number).is_integer() else str(number)
 
 
-def _code(code: str | None, number: float | None) -> str:
-    """A cell's category: the stored code, or a rating's value written as a code."""
-    return code if code is not None else str(int(number)) if float(number).is_integer() else str(number)
-
-
-def _run(session: Session, parts: Sequence[Select]) -> Iterable[tuple]:
-    """Run the parts as one statement (UNION ALL); no parts, no rows."""
-    if not parts:
-        return []
-    statement: Select | CompoundSelect = parts[0] if len(parts) == 1 else union_all(*parts)
-    return session.execute(statement).all()
-
-
-def _cell_parts(survey_id: int, joined: Callable[[FromClause], FromClause], questions: Sequence[Question],
-                columns: Sequence[ColumnElement], group: Sequence) -> list[Select]:
-    """SELECTs counting respondents per (question, item, code or value, *columns), one per kind of storage.
-
-    ``joined`` joins the answers (alias ``a``) to the responses and whatever
-    ``columns`` need. Outside repeat groups a respondent has one row per cell,
-    so ``COUNT(*)`` counts respondents; inside, a respondent may repeat a cell
-    in several entries, so respondents are counted distinctly.
-    """
-    answer = Answer.__table__.alias("a")
-    parts = []
-    for repeated in (False, True):
-        chosen = [question for question in questions if (question.repeat_id is not None) == repeated]
-        count = func.count(distinct(answer.c.response_id)) if repeated else func.count()
-        for types, item, code, number, condition in (
-            (CODE_TYPES, None, answer.c.code, None, answer.c.code.is_not(None)),
-            ({"matrix"}, answer.c.item, answer.c.code, None, answer.c.code.is_not(None)),
-            ({"ranking"}, None, answer.c.code, None, answer.c.number == 1),  # ranked first
-            ({"rating"}, None, None, answer.c.number, answer.c.number.is_not(None)),
-        ):
-            ids = [question.id for question in chosen if question.type in types]
-            if ids:
-                grouped = [column for column in (item, code, number) if column is not None]
-                parts.append(
-                    select(answer.c.question_id, _or_null(item, "item"), _or_null(code, "code"),
-                           _or_null(number, "number"), *columns, count.label("n"))
-                    .select_from(joined(answer))
-                    .where(answer.c.survey_id == survey_id, answer.c.question_id.in_(ids), condition)
-                    .group_by(answer.c.question_id, *grouped, *group))
-    return parts
-
-
-def _answered_parts(survey_id: int, joined: Callable[[FromClause], FromClause], questions: Sequence[Question],
-                    columns: Sequence[ColumnElement], group: Sequence) -> list[Select]:
-    """SELECTs counting respondents who answered, for questions whose cells do not add up to that.
-
-    Questions stored in several rows per respondent (multiple choice, matrix,
-    repeat groups) are first reduced to one row per (question, respondent).
-    Rows have ``code`` and ``number`` NULL, which tells them from cells.
-    """
-    answer = Answer.__table__.alias("a")
-    several = [q.id for q in questions if q.type in ("multiple_choice", "matrix") or q.repeat_id is not None]
-    single = [q.id for q in questions if q.type in _ONE_ROW_TYPES and q.repeat_id is None]
-    sources: list[tuple[FromClause, list]] = []
-    if several:
-        pairs = (select(answer.c.question_id, answer.c.response_id).distinct()
-                 .where(answer.c.survey_id == survey_id, answer.c.question_id.in_(several)).subquery("d"))
-        sources.append((pairs, []))
-    if single:
-        sources.append((answer, [answer.c.survey_id == survey_id, answer.c.question_id.in_(single)]))
-    return [select(rows.c.question_id, _or_null(None, "item"), _or_null(None, "code"), _or_null(None, "number"),
-                   *columns, func.count().label("n"))
-            .select_from(joined(rows)).where(*conditions).group_by(rows.c.question_id, *group)
-            for rows, conditions in sources]
-
-
-def _or_null(column, name: str):
-    """``column``, or a NULL of the matching type (PostgreSQL types UNION columns from the first SELECT)."""
-    return (column if column is not None else cast(null(), Answer.__table__.c[name].type)).label(name)
-
-
-def numeric_summaries(session: Session, survey_id: int, responses: FromClause,
-                      questions: Sequence[Question]) -> dict[str, NumericSummary]:
-    """n, mean, median, minimum and maximum of each question's numbers, in one statement.
+def numeric_summary(values: Mapping[float, int]) -> NumericSummary:
+    """n, mean, median, minimum and maximum of numbers given ``values[number]`` times each (at least one).
 
     The median is the middle value, or the mean of the two middle values: the
-    rows numbered n/2, (n+1)/2 or (n+2)/2 when sorted, found with window functions.
+    values at positions (n+1)//2 and n//2 + 1 (1-based) when sorted.
     """
-    ids = [question.id for question in questions]
-    if not ids:
-        return {}
-    answer = Answer.__table__.alias("a")
-    values = (
-        select(answer.c.question_id, answer.c.number,
-               func.row_number().over(partition_by=answer.c.question_id, order_by=answer.c.number).label("position"),
-               func.count().over(partition_by=answer.c.question_id).label("total"))
-        .select_from(answer.join(responses, responses.c.id == answer.c.response_id))
-        .where(answer.c.survey_id == survey_id, answer.c.question_id.in_(ids), answer.c.number.is_not(None))
-        .subquery("v")
-    )
-    middle = and_(values.c.position * 2 >= values.c.total, values.c.position * 2 <= values.c.total + 2)
-    query = select(values.c.question_id, func.count(), func.avg(values.c.number), func.min(values.c.number),
-                   func.max(values.c.number), func.avg(case((middle, values.c.number)))
-                   ).group_by(values.c.question_id)
-    return {question_id: NumericSummary(n, float(mean), float(median), float(low), float(high))
-            for question_id, n, mean, low, high, median in session.execute(query)}
+    n = sum(values.values())
+    middle = ((n + 1) // 2, n // 2 + 1)
+    found: list[float] = []
+    seen = 0
+    for number in sorted(values):
+        seen += values[number]
+        while len(found) < 2 and seen >= middle[len(found)]:
+            found.append(number)
+    mean = math.fsum(number * times for number, times in values.items()) / n
+    return NumericSummary(n, mean, (found[0] + found[1]) / 2, float(min(values)), float(max(values)))
 
 
 def crosstabs(session: Session, survey_id: int, questionnaire: Questionnaire, filters: ResultFilters,
-              variable: str, question_ids: Sequence[str] | None = None) -> list[Crosstab]:
-    """Every question (or those named) by the single-choice question ``variable``, in one statement.
+              variable: str, question_ids: Sequence[str] | None = None, *, cached: bool = True) -> list[Crosstab]:
+    """Every question (or those named) by the single-choice question ``variable``, counted at once.
 
+    Only the crosstabs of every question use the kept counts (and ``cached=False`` never does).
     Raises ValueError when ``variable`` is not a single-choice or yes/no
     question outside repeat groups.
     """
@@ -302,30 +244,22 @@ def crosstabs(session: Session, survey_id: int, questionnaire: Questionnaire, fi
                  and (wanted is None or question.id in wanted)]
     if not questions:
         return []
-    responses = _counted_responses(survey_id, filters)
-    stated = Answer.__table__.alias("v")
-
-    def joined(rows: FromClause) -> FromClause:
-        return rows.join(responses, responses.c.id == rows.c.response_id).outerjoin(stated, and_(
-            stated.c.response_id == rows.c.response_id, stated.c.survey_id == survey_id,
-            stated.c.question_id == variable, stated.c.code.is_not(None)))  # not the "#other" text row
-
+    counts = _count(session, survey_id, counting.crosstab_plan(questions, variable), filters,
+                    cached and question_ids is None)
     visible = unconditional_versions(session, survey_id).get(variable, frozenset())
-    column = case(
-        (stated.c.code.is_not(None), stated.c.code),
-        (and_(responses.c.status == _COMPLETE, responses.c.version_id.in_(sorted(visible))), NOT_STATED),
-        else_=NOT_SHOWN,
-    ).label("col")
-    parts = _cell_parts(survey_id, joined, questions, [column], ["col"])
-    multiple = [question for question in questions if question.type == "multiple_choice"]
-    parts += _answered_parts(survey_id, joined, multiple, [column], ["col"])
-    cells: dict = defaultdict(dict)
-    bases: dict = defaultdict(dict)
-    for question_id, item, code, number, col, count in _run(session, parts):
-        if code is None and number is None:
-            bases[question_id][col] = count
-        else:
-            cells[(question_id, item or "")][(_code(code, number), col)] = count
-    return [crosstab(question, item, by, cells.get((question.id, item.code if item else ""), {}),
-                     bases.get(question.id, {}) if question.type == "multiple_choice" else None)
+    asked = {question.id: question for question in questions}
+    cells: defaultdict[tuple[str, str], Counter[tuple[str, str]]] = defaultdict(Counter)
+    bases: defaultdict[str, Counter[str]] = defaultdict(Counter)
+    for key, n in counts.items():
+        question = asked.get(key.question_id)
+        if question is None or key.kind not in (ROWS, ANSWERED):
+            continue
+        column = (key.col if key.col is not None
+                  else NOT_STATED if key.status is _COMPLETE and key.version_id in visible else NOT_SHOWN)
+        if key.kind == ANSWERED:
+            bases[question.id][column] += n
+        elif (cell := _cell(question, key)) is not None:
+            cells[(question.id, cell[0])][(cell[1], column)] += n
+    return [crosstab(question, item, by, cells[(question.id, item.code if item else "")],
+                     bases[question.id] if question.type == "multiple_choice" else None)
             for question in questions for item in _items(question)]

@@ -1,0 +1,93 @@
+"""Counting on SQLite: the statement of :mod:`survey_app.results.counting` with a count per split.
+
+SQLite groups rows by sorting them all (it has no hash aggregation), so
+grouping millions of answer rows by their question, code... *and* by their
+response's version, status and column (which come from a join, out of the
+order of any index) takes seconds. Here every possible split (column,
+version, status) gets a number, each response the number of its split, and
+the answers are grouped in the order of their covering index,
+``ix_answers_counting``, with the count of each split in a column of its
+own: nothing is sorted.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from itertools import product
+
+from sqlalchemy import (ColumnElement, Connection, Select, String, and_, case, distinct, exists, func, literal, select,
+                        true, union_all)
+
+from survey_app.models import Answer, QuestionnaireVersion, ResponseStatus
+from survey_app.results.counting import (ANSWERED, RESPONSES, Counts, Join, Key, Plan, as_cte, repeated_part,
+                                         responses_query, rows_part, typed_null)
+
+#: The most splits counted side by side; beyond, grouping (and sorting) costs less.
+LIMIT = 24
+
+Split = tuple[str | None, int, ResponseStatus]  # (col, version id, status)
+
+
+def count(connection: Connection, survey_id: int, plan: Plan, passing: Select,
+          statuses: Sequence[ResponseStatus]) -> Counts | None:
+    """Count ``plan`` over the responses ``passing`` selects (of ``statuses``), in one statement.
+
+    The splits are every (code of the variable found in the answers, or none;
+    version of the survey; status): run in one read transaction with the
+    statements that find them. Returns None when there are more than
+    :data:`LIMIT`.
+    """
+    versions = connection.execute(select(QuestionnaireVersion.id)
+                                  .where(QuestionnaireVersion.survey_id == survey_id)).scalars().all()
+    codes: list[str | None] = [None]
+    if plan.variable is not None:
+        answer = Answer.__table__
+        codes += connection.execute(select(answer.c.code).distinct().where(
+            answer.c.survey_id == survey_id, answer.c.question_id == plan.variable, answer.c.item == "",
+            answer.c.code.is_not(None))).scalars().all()
+    splits: list[Split] = list(product(codes, versions, statuses))
+    if len(splits) > LIMIT:
+        return None
+    query = responses_query(survey_id, passing, plan.variable)
+    col, version_id, status = (query.selected_columns[name] for name in ("col", "version_id", "status"))
+    number = case(*((and_(col.is_(None) if code is None else col == code, version_id == version,
+                          status == each), index) for index, (code, version, each) in enumerate(splits)))
+    responses = as_cte(query.add_columns(number.label("g")))
+    found: Counts = Counter()
+    for kind, question_id, item, code, value, *counts in connection.execute(
+            union_all(*_selects(survey_id, plan, responses, len(splits)))):
+        for (col_code, version, each), n in zip(splits, counts):
+            if n:
+                found[Key(kind, question_id, item, code, value, col_code, version, each)] += n
+    return found
+
+
+def _selects(survey_id: int, plan: Plan, responses, splits: int) -> list[Select]:
+    """The SELECTs of :func:`~survey_app.results.counting.count_selects` with the count of each split
+    (``responses.g``, 0 to ``splits`` - 1) in columns n0, n1... of their own."""
+    answer = Answer.__table__.alias("a")
+    joined, on_survey = Join.ANSWERS_FIRST.of(survey_id, answer, responses)
+
+    def counts(value: ColumnElement, *, respondents: bool = False) -> list[ColumnElement]:
+        counted = [case((responses.c.g == number, value)) for number in range(splits)]
+        return [(func.count(distinct(each)) if respondents else func.count(each)).label(f"n{number}")
+                for number, each in enumerate(counted)]
+
+    selects = [select(literal(RESPONSES), literal(""), literal(""), typed_null("code"), typed_null("number"),
+                      *counts(literal(1))).select_from(responses),
+               rows_part(plan, answer, joined, on_survey).add_columns(*counts(literal(1)))]
+    if plan.repeated:
+        selects.append(repeated_part(plan, answer, joined, on_survey).add_columns(
+            *counts(answer.c.response_id, respondents=True)))
+    if plan.several:
+        # One probe of the answers' unique index per (response, question): cheaper
+        # than de-duplicating all their rows.
+        asked = union_all(*(select(literal(question_id, String(64)).label("question_id"))
+                            for question_id in plan.several)).subquery("q")
+        stored = Answer.__table__.alias("s")
+        selects.append(
+            select(literal(ANSWERED), asked.c.question_id, literal(""), typed_null("code"), typed_null("number"),
+                   *counts(literal(1))).select_from(responses.join(asked, true()))
+            .where(exists().where(stored.c.response_id == responses.c.id, stored.c.question_id == asked.c.question_id))
+            .group_by(asked.c.question_id))
+    return selects
