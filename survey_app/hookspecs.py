@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from survey_app.contributions import ExportFormat, QuestionType, ResponseColumn
     from survey_app.models import Response
     from survey_app.questionnaire import Page, Problem, Questionnaire
+    from survey_app.results.queries import SurveyResults
     from survey_app.results.tables import ResultFilters, ResultSection
 
 hookspec = pluggy.HookspecMarker("survey_app")
@@ -121,13 +122,16 @@ def response_columns(questionnaire: Questionnaire) -> list[ResponseColumn] | Non
 
 
 @hookspec
-def result_sections(survey_id: int, questionnaire: Questionnaire, filters: ResultFilters,
-                    session: Session) -> list[ResultSection] | None:
+def result_sections(survey_id: int, questionnaire: Questionnaire, filters: ResultFilters, session: Session,
+                    results: SurveyResults) -> list[ResultSection] | None:
     """Sections for a survey's results (e.g. crosstabs by gender, score distributions).
 
     Called for the results page and for exports, which show exactly the same
     objects, so the numbers always agree. Count in SQL (``session``), never by
-    loading responses into Python; honour ``filters``.
+    loading responses into Python; honour ``filters``. ``results`` is the
+    core's count of every question under these filters (its ``summary()`` and
+    ``crosstabs(variable)``), already made or shared with the page: read
+    question counts from it rather than counting them again.
     """
 
 

@@ -96,8 +96,10 @@ def test_result_section_is_the_core_crosstabs(app, make_user):
         questionnaire = questionnaire_of(session.get(Survey, survey_id).latest_version)
 
         def sections(**filters):
-            found = plugins.hook().result_sections(survey_id=survey_id, questionnaire=questionnaire,
-                                                   filters=ResultFilters(**filters), session=session)
+            chosen = ResultFilters(**filters)
+            found = plugins.hook().result_sections(
+                survey_id=survey_id, questionnaire=questionnaire, filters=chosen, session=session,
+                results=queries.SurveyResults(session, survey_id, questionnaire, chosen))
             return [section for returned in found for section in returned or ()]
 
         assert sections() == []

@@ -233,9 +233,12 @@ def test_hook_result_sections(plugin_app, survey, make_user_in):
         from survey_app.results.tables import ResultFilters
 
         survey_id = db.session().execute(select(Survey.id).where(Survey.slug == survey)).scalar_one()
+        from survey_app.results.queries import SurveyResults
+
+        questionnaire = load_checked(json.dumps(with_section({})), plugin_app)
         sections = [found for found in plugins.hook(plugin_app).result_sections(
-            survey_id=survey_id, questionnaire=load_checked(json.dumps(with_section({})), plugin_app),
-            filters=ResultFilters(), session=db.session()) if found]
+            survey_id=survey_id, questionnaire=questionnaire, filters=ResultFilters(), session=db.session(),
+            results=SurveyResults(db.session(), survey_id, questionnaire, ResultFilters())) if found]
     [[section]] = sections
     assert section.tables[0].rows[0].count == 1
 

@@ -31,6 +31,7 @@ from sqlalchemy import func, select
 from survey_app import create_app, db, plugins
 from survey_app.models import PluginFailure, Response, Survey, SurveyStatus, User
 from survey_app.responses.storage import save_page, submit
+from survey_app.results.queries import SurveyResults
 from survey_app.results.tables import NOT_SHOWN, NOT_STATED, Crosstab, NumericSummary, ResultFilters
 from survey_app.surveys import import_survey, load_checked, questionnaire_of
 from tests.helpers import login
@@ -113,8 +114,10 @@ def sections(app, survey_id: int, **filters) -> dict:
     with app.app_context():
         session = db.session()
         questionnaire = questionnaire_of(session.get(Survey, survey_id).latest_version)
-        returned = plugins.hook(app).result_sections(survey_id=survey_id, questionnaire=questionnaire,
-                                                     filters=ResultFilters(**filters), session=session)
+        chosen = ResultFilters(**filters)
+        returned = plugins.hook(app).result_sections(
+            survey_id=survey_id, questionnaire=questionnaire, filters=chosen, session=session,
+            results=SurveyResults(session, survey_id, questionnaire, chosen))
     found = [section for sections in returned for section in sections or () if section.plugin == "scoring"]
     return {_english(section.title): {(table.question_id, table.item): table for table in section.tables}
             for section in found}

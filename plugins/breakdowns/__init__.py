@@ -5,10 +5,9 @@ The configuration is the questionnaire's ``plugins.breakdowns`` section (see
 """
 from __future__ import annotations
 
-from sqlalchemy.orm import Session
-
 from survey_app import hookimpl
 from survey_app.questionnaire import Problem, Questionnaire
+from survey_app.results.queries import SurveyResults
 from survey_app.results.tables import ResultFilters, ResultSection
 from survey_plugins.breakdowns import config, section
 
@@ -32,8 +31,8 @@ def breakdown_variables(questionnaire: Questionnaire) -> list[str]:
 
 
 @hookimpl
-def result_sections(survey_id: int, questionnaire: Questionnaire, filters: ResultFilters,
-                    session: Session) -> list[ResultSection]:
+def result_sections(questionnaire: Questionnaire, filters: ResultFilters,
+                    results: SurveyResults) -> list[ResultSection]:
     """Crosstabs by the variable ``filters.breakdown`` asks for, if this questionnaire offers it."""
-    found = section.breakdown_section(survey_id, questionnaire, filters, session)
+    found = section.breakdown_section(questionnaire, filters, results)
     return [found] if found is not None else []

@@ -21,7 +21,7 @@ from xlsxwriter.workbook import Workbook
 from survey_app import plugins
 from survey_app.questionnaire import Questionnaire
 from survey_app.questionnaire.texts import Text, localize
-from survey_app.results.queries import summary
+from survey_app.results.queries import SurveyResults
 from survey_app.results.tables import NOT_SHOWN, NOT_STATED, Crosstab, FrequencyTable, ResultFilters
 from survey_app.results.views import standard_label
 
@@ -39,9 +39,10 @@ ROW_HEIGHT_PX = 20
 def write_summary(workbook: Workbook, sheet: SafeSheet, plan: Plan, survey_id: int, questionnaire: Questionnaire,
                   filters: ResultFilters, session: Session, report: ExportReport) -> None:
     """Fill ``sheet`` with the survey's results under ``filters`` (call within ``export_locale``)."""
-    found = summary(session, survey_id, questionnaire, filters)
+    counted = SurveyResults(session, survey_id, questionnaire, filters)
+    found = counted.summary()
     returned = plugins.hook().result_sections(survey_id=survey_id, questionnaire=questionnaire, filters=filters,
-                                              session=session)
+                                              session=session, results=counted)
     sections = [section for found in returned for section in found or ()]
     writer = _SummaryWriter(workbook, sheet, plan, questionnaire)
     writer.heading(found.responses, filters, report)

@@ -32,7 +32,10 @@ class ResultBlock(Base):
 
 
 class ResultCount(Base):
-    """One count of a block: respondents (or values) per question, answer and column, of one version."""
+    """One count of a block: respondents (or values) per question, answer and column, of one version.
+
+    A count of a question's numbers (kind ``values``) also keeps their sum, minimum and maximum.
+    """
 
     __tablename__ = "result_counts"
 
@@ -46,3 +49,6 @@ class ResultCount(Base):
     col: Mapped[str | None] = mapped_column(String(64))
     version_id: Mapped[int] = mapped_column(Integer)
     n: Mapped[int] = mapped_column(Integer)
+    total: Mapped[float | None] = mapped_column(Float)
+    low: Mapped[float | None] = mapped_column(Float)
+    high: Mapped[float | None] = mapped_column(Float)

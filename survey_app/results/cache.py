@@ -8,16 +8,20 @@ the block holds the same number of complete responses; a response completing
 later (whatever its id: it may have been started long ago) changes that number
 and the block is counted again. Each block is a :class:`ResultBlock` with its
 :class:`ResultCount` rows, kept per survey, counting name (the frequencies, or
-the crosstabs by one variable) and :attr:`Plan.definition` (a new questionnaire
-version that changes what is counted starts afresh).
+the frequencies and crosstabs by one variable) and :attr:`Plan.definition` (a
+new questionnaire version that changes what is counted starts afresh).
 
-:func:`count` reads in one snapshot of the database (see
+:func:`read` reads in one snapshot of the database (see
 :func:`~survey_app.results.counting.snapshot`): first how many complete
-responses each block holds, then the sums of the kept counts of the blocks
-still right, and the counts of every other response (complete ones in changed
-or new blocks, by block, and partial ones when asked for) counted afresh. The
-changed blocks are then stored in a transaction of their own (a concurrent
-page storing the same block first wins; the other just keeps its numbers).
+responses each block holds (and how many of them fall in the dates asked
+for), then the sums of the kept counts of the blocks still right, and the
+counts of every other response counted afresh: complete ones in changed or new
+blocks, complete ones in blocks only partly within the dates, and partial ones
+when asked for. Kept counts are per questionnaire version, so a version filter
+just sums fewer of them; a block wholly outside the dates is skipped. Without
+date or version filters the blocks counted afresh are then kept by
+:func:`store`, in a transaction of its own (a concurrent page storing the same
+block first wins; the other just keeps its numbers).
 Why blocks rather than a high-water mark: a response's id is given when it
 starts, its ``submitted_at`` by the clock of whichever web process submits
 it, and neither follows the order in which completions commit, so no mark
@@ -30,19 +34,19 @@ A feature that changes or deletes complete responses must delete the survey's
 from __future__ import annotations
 
 import logging
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import (ColumnElement, Connection, Engine, and_, case, cast, delete, false, func, insert, literal, null,
-                        or_, select)
+                        or_, select, true)
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from survey_app import db
 from survey_app.models import Response, ResponseStatus, ResultBlock, ResultCount
-from survey_app.results import counting
-from survey_app.results.counting import RESPONSES, Counts, Join, Key, Plan
+from survey_app.results import counting, selection
+from survey_app.results.counting import RESPONSES, Counts, Join, Key, Numbers, Plan
 from survey_app.results.tables import ResultFilters
 
 log = logging.getLogger(__name__)
@@ -53,38 +57,58 @@ _COMPLETE = ResponseStatus.COMPLETE
 
 
 def covers(filters: ResultFilters) -> bool:
-    """Whether :func:`count` can serve ``filters``: no dates, versions or choices (complete, or all, responses)."""
-    return (filters.date_from is None and filters.date_to is None and not filters.version_numbers
-            and not filters.choice_filters)
+    """Whether :func:`read` can serve ``filters``: any but choice filters."""
+    return not filters.choice_filters
 
 
 @dataclass(frozen=True)
 class Blocks:
-    """The survey's blocks as they stand: kept ones still right (their ids), and the numbers of the others.
+    """The survey's blocks as they stand: kept ones to read (their ids), and the numbers of those to count afresh.
 
     ``live`` is how many responses must be counted afresh, of ``total``.
     """
 
     kept: tuple[int, ...]
-    changed: tuple[int, ...]
+    counted: tuple[int, ...]
     live: int
     total: int
 
 
-def count(session: Session, survey_id: int, plan: Plan, *, with_partial: bool) -> Counts:
-    """Count ``plan`` over the survey's complete responses (and its partial ones if ``with_partial``).
+@dataclass
+class Fresh:
+    """Counts of whole blocks counted afresh, for :func:`store` to keep."""
 
-    Reads and writes through connections of its own: on SQLite, call it with
-    no write pending in ``session`` (its write lock would hold the store up).
+    survey_id: int
+    name: str
+    definition: str
+    blocks: defaultdict[int, Counts] = field(default_factory=lambda: defaultdict(Counts))
+
+
+def read(connection: Connection, survey_id: int, plan: Plan, filters: ResultFilters) -> tuple[Counts, Fresh | None]:
+    """Count ``plan`` over the responses that pass ``filters`` (see :func:`covers`), in the snapshot ``connection``.
+
+    Also returns the blocks counted afresh that :func:`store` should keep (None with date or version filters).
     """
     name = f"crosstabs:{plan.variable}" if plan.variable else "frequencies"
-    engine = session.get_bind()
-    with counting.snapshot(engine) as connection:
-        blocks = _blocks(connection, survey_id, name, plan.definition, with_partial)
-        found, fresh = _count(connection, survey_id, plan, blocks, with_partial)
-    if fresh:
-        _store(engine, survey_id, name, plan.definition, fresh)
-    return found
+    dated = selection.in_dates(filters)
+    blocks = _blocks(connection, survey_id, name, plan.definition, filters)
+    whole = not dated and not filters.version_numbers
+    fresh = Fresh(survey_id, name, plan.definition) if whole else None
+    counted = or_(false(), *(Response.id.between(first * BLOCK_SIZE, (last + 1) * BLOCK_SIZE - 1)
+                             for first, last in _runs(blocks.counted)))
+    passing = selection.passing(survey_id, filters).where(or_(Response.status != _COMPLETE, counted))
+    responses = counting.counted_responses(survey_id, passing, plan.variable, _block() if whole else None)
+    join = (Join.PLANNED if connection.dialect.name != "sqlite"
+            else Join.RESPONSES_FIRST if blocks.live * 4 <= blocks.total else Join.ANSWERS_FIRST)
+    selects = counting.count_selects(survey_id, plan, responses, join)
+    if blocks.kept:
+        selects.append(_kept_select(survey_id, blocks.kept, filters))
+    found = Counts()
+    for key, block, n, numbers in counting.run(connection, selects):
+        found.add(key, n, numbers)
+        if fresh is not None and block is not None:
+            fresh.blocks[block].add(key, n, numbers)
+    return found, fresh
 
 
 def _block() -> ColumnElement[int]:
@@ -92,48 +116,43 @@ def _block() -> ColumnElement[int]:
     return case((Response.status == _COMPLETE, Response.id // BLOCK_SIZE))
 
 
-def _blocks(connection: Connection, survey_id: int, name: str, definition: str, with_partial: bool) -> Blocks:
-    """Compare the responses each block holds now with the blocks kept."""
-    counted = [Response.survey_id == survey_id] + ([] if with_partial else [Response.status == _COMPLETE])
+def _blocks(connection: Connection, survey_id: int, name: str, definition: str, filters: ResultFilters) -> Blocks:
+    """Compare the complete responses each block holds now with the blocks kept; find the blocks
+    within the dates of ``filters``, and those partly so."""
     block = _block()
-    current = select(block.label("block"), func.count().label("n")).where(*counted).group_by(block).subquery("c")
+    counted = [Response.survey_id == survey_id] + ([Response.status == _COMPLETE] if filters.completed_only else [])
+    inside = func.count(case((and_(true(), *selection.in_dates(filters)), 1)))
+    current = (select(block.label("block"), func.count().label("n"), inside.label("inside"))
+               .where(*counted).group_by(block).subquery("c"))
     kept = (select(ResultBlock.id, ResultBlock.block, ResultBlock.responses)
             .where(ResultBlock.survey_id == survey_id, ResultBlock.name == name,
                    ResultBlock.definition == definition).subquery("kept"))
-    rows = connection.execute(select(current.c.block, current.c.n, kept.c.id, kept.c.responses)
+    rows = connection.execute(select(current.c.block, current.c.n, current.c.inside, kept.c.id, kept.c.responses)
                               .select_from(current.outerjoin(kept, kept.c.block == current.c.block))).all()
-    right = [(block_id, n) for block, n, block_id, responses in rows if block is not None and responses == n]
-    changed = tuple(sorted(block for block, n, block_id, responses in rows if block is not None and responses != n))
-    total = sum(n for _block, n, _id, _responses in rows)
-    return Blocks(tuple(block_id for block_id, _n in right), changed, total - sum(n for _id, n in right), total)
+    read_kept, counted_afresh, live, total = [], [], 0, 0
+    for number, n, within, block_id, responses in rows:
+        total += n
+        if number is None:  # partial responses: always counted afresh
+            live += within
+        elif responses == n and within == n:
+            read_kept.append(block_id)
+        elif within:
+            counted_afresh.append(number)
+            live += within
+    return Blocks(tuple(read_kept), tuple(sorted(counted_afresh)), live, total)
 
 
-def _count(connection: Connection, survey_id: int, plan: Plan, blocks: Blocks,
-           with_partial: bool) -> tuple[Counts, dict[int, Counts]]:
-    """The counts: kept ones summed, the rest counted afresh; and the fresh counts of each changed block."""
-    changed = or_(false(), *(Response.id.between(first * BLOCK_SIZE, (last + 1) * BLOCK_SIZE - 1)
-                             for first, last in _runs(blocks.changed)))
-    live = (or_(Response.status != _COMPLETE, changed) if with_partial
-            else and_(Response.status == _COMPLETE, changed))
-    passing = select(Response.id, Response.version_id, Response.status).where(Response.survey_id == survey_id, live)
-    responses = counting.counted_responses(survey_id, passing, plan.variable, _block())
-    join = (Join.PLANNED if connection.dialect.name != "sqlite"
-            else Join.RESPONSES_FIRST if blocks.live * 4 <= blocks.total else Join.ANSWERS_FIRST)
-    selects = counting.count_selects(survey_id, plan, responses, join)
-    if blocks.kept:
-        kept = ResultCount.__table__
-        columns = (kept.c.kind, kept.c.question_id, kept.c.item, kept.c.code, kept.c.number, kept.c.col,
-                   kept.c.version_id)
-        selects.append(select(*columns, literal(_COMPLETE, Response.__table__.c.status.type),
-                              cast(null(), kept.c.n.type), func.sum(kept.c.n))
-                       .where(kept.c.block_id.in_(blocks.kept)).group_by(*columns))
-    found: Counts = Counter()
-    fresh: defaultdict[int, Counts] = defaultdict(Counter)
-    for key, block, n in counting.run(connection, selects):
-        found[key] += n
-        if block is not None:
-            fresh[block][key] += n
-    return found, fresh
+def _kept_select(survey_id: int, kept_ids: Sequence[int], filters: ResultFilters):
+    """The sums of the kept counts of the blocks ``kept_ids`` (of the versions ``filters`` ask for),
+    in the columns of :func:`~survey_app.results.counting.count_selects`."""
+    kept = ResultCount.__table__
+    columns = (kept.c.kind, kept.c.question_id, kept.c.item, kept.c.code, kept.c.number, kept.c.col,
+               kept.c.version_id)
+    versions = ([kept.c.version_id.in_(selection.version_ids(survey_id, filters.version_numbers))]
+                if filters.version_numbers else [])
+    return (select(*columns, literal(_COMPLETE, Response.__table__.c.status.type), cast(null(), kept.c.n.type),
+                   func.sum(kept.c.n), func.sum(kept.c.total), func.min(kept.c.low), func.max(kept.c.high))
+            .where(kept.c.block_id.in_(kept_ids), *versions).group_by(*columns))
 
 
 def _runs(numbers: Sequence[int]) -> Iterator[tuple[int, int]]:
@@ -147,26 +166,34 @@ def _runs(numbers: Sequence[int]) -> Iterator[tuple[int, int]]:
             start = None
 
 
-def _store(engine: Engine, survey_id: int, name: str, definition: str, fresh: dict[int, Counts]) -> None:
-    """Keep the counts of the blocks counted afresh, in a transaction of its own; give up on a conflict."""
+def store(engine: Engine, fresh: Fresh) -> None:
+    """Keep the counts of the blocks counted afresh, in a transaction of its own; give up on a conflict.
+
+    On SQLite, call it with no write pending in the caller's session (its write lock would hold this up).
+    """
+    if not fresh.blocks:
+        return
     with Session(engine) as writer:
         try:
             db.begin_write(writer)
             writer.execute(delete(ResultBlock).where(
-                ResultBlock.survey_id == survey_id, ResultBlock.name == name,
-                or_(ResultBlock.definition != definition, ResultBlock.block.in_(list(fresh)))))
+                ResultBlock.survey_id == fresh.survey_id, ResultBlock.name == fresh.name,
+                or_(ResultBlock.definition != fresh.definition, ResultBlock.block.in_(list(fresh.blocks)))))
             made = writer.execute(insert(ResultBlock).returning(ResultBlock.block, ResultBlock.id), [
-                {"survey_id": survey_id, "name": name, "definition": definition, "block": number,
+                {"survey_id": fresh.survey_id, "name": fresh.name, "definition": fresh.definition, "block": number,
                  "responses": sum(n for key, n in counts.items() if key.kind == RESPONSES)}
-                for number, counts in fresh.items()]).all()
-            writer.execute(insert(ResultCount), [_row(block_id, key, n) for number, block_id in made
-                                                 for key, n in fresh[number].items()])
+                for number, counts in fresh.blocks.items()]).all()
+            writer.execute(insert(ResultCount), [_row(block_id, key, n, fresh.blocks[number].numbers.get(key))
+                                                 for number, block_id in made
+                                                 for key, n in fresh.blocks[number].items()])
             writer.commit()
         except DBAPIError as error:  # another page stored these blocks meanwhile, or the database is busy
             writer.rollback()
-            log.info("result counts of survey %s not kept: %s", survey_id, error.orig)
+            log.info("result counts of survey %s not kept: %s", fresh.survey_id, error.orig)
 
 
-def _row(block_id: int, key: Key, n: int) -> dict:
+def _row(block_id: int, key: Key, n: int, numbers: Numbers | None) -> dict:
     return {"block_id": block_id, "kind": key.kind, "question_id": key.question_id, "item": key.item,
-            "code": key.code, "number": key.number, "col": key.col, "version_id": key.version_id, "n": n}
+            "code": key.code, "number": key.number, "col": key.col, "version_id": key.version_id, "n": n,
+            "total": numbers.total if numbers else None, "low": numbers.low if numbers else None,
+            "high": numbers.high if numbers else None}

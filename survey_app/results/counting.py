@@ -18,6 +18,10 @@ Kinds of count (the ``kind`` of a :class:`Key`):
 * ``respondents``: respondents per (question, item, code, number), for the
   questions in repeat groups (a respondent may repeat a group in several entries).
 * ``answered``: respondents with any answer to a question (item, code and number empty).
+* ``values``: answer rows per (question, item) of the questions whose numbers are
+  summarized rather than counted value by value (see :attr:`Plan.summed`),
+  with the sum, minimum and maximum of their numbers (:class:`Numbers`), so a
+  question whose every answer is a different number still makes one count.
 * ``responses``: responses.
 """
 from __future__ import annotations
@@ -36,7 +40,7 @@ from sqlalchemy import (CTE, Alias, ColumnElement, Connection, Engine, FromClaus
 from survey_app.models import Answer, ResponseStatus
 from survey_app.questionnaire.model import Question
 
-ROWS, RESPONDENTS, ANSWERED, RESPONSES = "rows", "respondents", "answered", "responses"
+ROWS, RESPONDENTS, ANSWERED, VALUES, RESPONSES = "rows", "respondents", "answered", "values", "responses"
 #: Memory PostgreSQL may use per sort or hash table while counting (SET LOCAL work_mem).
 WORK_MEM = "64MB"
 
@@ -54,19 +58,63 @@ class Key(NamedTuple):
     status: ResponseStatus
 
 
-Counts = Counter[Key]
+class Numbers(NamedTuple):
+    """The sum, minimum and maximum of the numbers a ``values`` count counted."""
+
+    total: float
+    low: float
+    high: float
+
+    def merged(self, other: Numbers | None) -> Numbers:
+        """These numbers together with ``other``'s."""
+        if other is None:
+            return self
+        return Numbers(self.total + other.total, min(self.low, other.low), max(self.high, other.high))
+
+
+class Counts:
+    """Counts by :class:`Key`, with the :class:`Numbers` of each ``values`` key, and medians.
+
+    ``medians`` holds the median of each summed question's numbers (see
+    :mod:`survey_app.results.medians`): unlike sums and counts, medians of
+    parts do not add up, so they are found for the whole selection at once.
+    """
+
+    def __init__(self) -> None:
+        self.n: Counter[Key] = Counter()
+        self.numbers: dict[Key, Numbers] = {}
+        self.medians: dict[str, float] = {}
+
+    def add(self, key: Key, n: int, numbers: Numbers | None = None) -> None:
+        """Add ``n`` (and, for a ``values`` key, its ``numbers``) to the count of ``key``."""
+        self.n[key] += n
+        if numbers is not None:
+            self.numbers[key] = numbers.merged(self.numbers.get(key))
+
+    def items(self) -> Iterable[tuple[Key, int]]:
+        """(key, count) of every count."""
+        return self.n.items()
+
+    def numbers_given(self) -> Counter[str]:
+        """How many numbers each summed question was given (the sum of its ``values`` counts)."""
+        given: Counter[str] = Counter()
+        for key in self.numbers:
+            given[key.question_id] += self.n[key]
+        return given
 
 
 @dataclass(frozen=True)
 class Plan:
     """What one statement counts: the rows of the questions ``rows`` (None: of every question),
     respondents per group of the questions ``repeated``, respondents who answered each of
-    ``several``; and the breakdown ``variable``."""
+    ``several``, the numbers of the questions ``summed`` (their other rows are counted as rows);
+    and the breakdown ``variable``."""
 
     rows: tuple[str, ...] | None = None
     repeated: tuple[str, ...] = ()
     several: tuple[str, ...] = ()
     variable: str | None = None
+    summed: tuple[str, ...] = ()
 
     @property
     def definition(self) -> str:
@@ -74,12 +122,24 @@ class Plan:
         return hashlib.sha256(repr(self).encode("utf-8")).hexdigest()
 
 
-def frequency_plan(questions: Sequence[Question]) -> Plan:
-    """What the frequency tables of ``questions`` need."""
+def full_plan(questions: Sequence[Question], variable: str | None = None) -> Plan:
+    """What the frequency tables of ``questions`` need, split by ``variable`` (when given) for their crosstabs.
+
+    Summing a question's counts over the variable's columns gives its
+    frequencies, so one count serves both.
+    """
     repeated = tuple(question.id for question in questions if question.repeat_id is not None)
     several = tuple(question.id for question in questions
                     if question.type in ("multiple_choice", "matrix") or question.repeat_id is not None)
-    return Plan(None, repeated, several)
+    return Plan(None, repeated, several, variable, tuple(question.id for question in questions if is_summed(question)))
+
+
+def is_summed(question: Question) -> bool:
+    """Whether the numbers of ``question`` are summarized rather than counted value by value: any number
+    a respondent types or a calculation gives (a rating's or a rank's few values are counted each)."""
+    if question.plugin_type is not None:
+        return question.plugin_type.value_kind == "number"
+    return question.type in ("integer", "decimal", "calculated")
 
 
 def crosstab_plan(questions: Sequence[Question], variable: str) -> Plan:
@@ -148,32 +208,53 @@ def count_selects(survey_id: int, plan: Plan, responses: FromClause, join: Join)
     """The SELECTs (see :func:`run`) counting ``plan`` over ``responses`` (see :func:`counted_responses`).
 
     Each has the columns kind, question_id, item, code, number, col,
-    version_id, status, block and n.
+    version_id, status, block, n, total, low and high (the last three: the
+    :class:`Numbers` of a ``values`` count, else NULL).
     """
     answer = Answer.__table__.alias("a")
     joined, on_survey = join.of(survey_id, answer, responses)
     splits = [responses.c.col, responses.c.version_id, responses.c.status, responses.c.block]
     respondents = func.count(distinct(answer.c.response_id)).label("n")
     selects = [select(literal(RESPONSES), literal(""), literal(""), typed_null("code"), typed_null("number"),
-                      *splits, func.count().label("n")).select_from(responses).group_by(*splits),
-               rows_part(plan, answer, joined, on_survey).add_columns(*splits, func.count().label("n"))
+                      *splits, func.count().label("n"), *no_numbers()).select_from(responses).group_by(*splits),
+               rows_part(plan, answer, joined, on_survey).add_columns(*splits, func.count().label("n"), *no_numbers())
                .group_by(*splits)]
     if plan.repeated:
-        selects.append(repeated_part(plan, answer, joined, on_survey).add_columns(*splits, respondents)
+        selects.append(repeated_part(plan, answer, joined, on_survey).add_columns(*splits, respondents, *no_numbers())
                        .group_by(*splits))
     if plan.several:
         selects.append(
             select(literal(ANSWERED), answer.c.question_id, literal(""), typed_null("code"), typed_null("number"),
-                   *splits, respondents).select_from(joined).where(answer.c.question_id.in_(plan.several), *on_survey)
+                   *splits, respondents, *no_numbers()).select_from(joined)
+            .where(answer.c.question_id.in_(plan.several), *on_survey)
             .group_by(answer.c.question_id, *splits))
+    if plan.summed:
+        selects.append(values_part(plan, answer, joined, on_survey, splits))
     return selects
 
 
 def rows_part(plan: Plan, answer: Alias, joined: FromClause, on_survey: list[ColumnElement]) -> Select:
     """The ``rows`` part of the statement, without its counts and splits."""
     chosen = [] if plan.rows is None else [answer.c.question_id.in_(plan.rows)]
+    if plan.summed:
+        chosen.append(answer.c.question_id.not_in(plan.summed) | answer.c.number.is_(None))
     return (select(literal(ROWS), *grouped(answer)).select_from(joined).where(*chosen, *on_survey)
             .group_by(*grouped(answer)))
+
+
+def values_part(plan: Plan, answer: Alias, joined: FromClause, on_survey: list[ColumnElement],
+                splits: Sequence[ColumnElement]) -> Select:
+    """The ``values`` part of the statement: rows, sum, minimum and maximum of the summed questions' numbers."""
+    number = answer.c.number
+    return (select(literal(VALUES), answer.c.question_id, answer.c.item, typed_null("code"), typed_null("number"),
+                   *splits, func.count().label("n"), func.sum(number), func.min(number), func.max(number))
+            .select_from(joined).where(answer.c.question_id.in_(plan.summed), number.is_not(None), *on_survey)
+            .group_by(answer.c.question_id, answer.c.item, *splits))
+
+
+def no_numbers() -> list[ColumnElement]:
+    """The total, low and high columns of a count that is not of ``values``."""
+    return [typed_null("number").label(name) for name in ("total", "low", "high")]
 
 
 def repeated_part(plan: Plan, answer: Alias, joined: FromClause, on_survey: list[ColumnElement]) -> Select:
@@ -192,8 +273,9 @@ def typed_null(name: str) -> ColumnElement:
     return cast(null(), Answer.__table__.c[name].type)
 
 
-def run(connection: Connection, selects: Sequence[Select]) -> Iterable[tuple[Key, int | None, int]]:
-    """Run the SELECTs of :func:`count_selects` (in a :func:`snapshot`): (key, block, count) of each row.
+def run(connection: Connection,
+        selects: Sequence[Select]) -> Iterable[tuple[Key, int | None, int, Numbers | None]]:
+    """Run the SELECTs of :func:`count_selects` (in a :func:`snapshot`): (key, block, count, numbers) of each row.
 
     SQLite runs them as one statement (UNION ALL). PostgreSQL runs them one by
     one, so that each gets parallel workers (the parts of a UNION ALL would
@@ -201,15 +283,17 @@ def run(connection: Connection, selects: Sequence[Select]) -> Iterable[tuple[Key
     """
     statements = selects if connection.dialect.name == "postgresql" else [union_all(*selects)]
     for statement in statements:
-        for kind, question_id, item, code, number, col, version_id, status, block, n in connection.execute(statement):
-            yield Key(kind, question_id, item, code, number, col, version_id, ResponseStatus(status)), block, n
+        for (kind, question_id, item, code, number, col, version_id, status, block, n,
+             total, low, high) in connection.execute(statement):
+            yield (Key(kind, question_id, item, code, number, col, version_id, ResponseStatus(status)), block, n,
+                   None if total is None else Numbers(total, low, high))
 
 
 def count(connection: Connection, survey_id: int, plan: Plan, responses: CTE, join: Join) -> Counts:
     """Count ``plan`` over ``responses`` (see :func:`counted_responses`), in a :func:`snapshot`."""
-    found: Counts = Counter()
-    for key, _block, n in run(connection, count_selects(survey_id, plan, responses, join)):
-        found[key] += n
+    found = Counts()
+    for key, _block, n, numbers in run(connection, count_selects(survey_id, plan, responses, join)):
+        found.add(key, n, numbers)
     return found
 
 

@@ -7,11 +7,11 @@ order of any index) takes seconds. Here every possible split (column,
 version, status) gets a number, each response the number of its split, and
 the answers are grouped in the order of their covering index,
 ``ix_answers_counting``, with the count of each split in a column of its
-own: nothing is sorted.
+own: nothing is sorted. The sums of the questions' numbers (``values``),
+few rows, are grouped as usual, in a second statement.
 """
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from itertools import product
 
@@ -19,8 +19,8 @@ from sqlalchemy import (ColumnElement, Connection, Select, String, and_, case, d
                         true, union_all)
 
 from survey_app.models import Answer, QuestionnaireVersion, ResponseStatus
-from survey_app.results.counting import (ANSWERED, RESPONSES, Counts, Join, Key, Plan, as_cte, repeated_part,
-                                         responses_query, rows_part, typed_null)
+from survey_app.results.counting import (ANSWERED, RESPONSES, Counts, Join, Key, Numbers, Plan, as_cte,
+                                         repeated_part, responses_query, rows_part, typed_null, values_part)
 
 #: The most splits counted side by side; beyond, grouping (and sorting) costs less.
 LIMIT = 24
@@ -53,12 +53,21 @@ def count(connection: Connection, survey_id: int, plan: Plan, passing: Select,
     number = case(*((and_(col.is_(None) if code is None else col == code, version_id == version,
                           status == each), index) for index, (code, version, each) in enumerate(splits)))
     responses = as_cte(query.add_columns(number.label("g")))
-    found: Counts = Counter()
+    found = Counts()
     for kind, question_id, item, code, value, *counts in connection.execute(
             union_all(*_selects(survey_id, plan, responses, len(splits)))):
         for (col_code, version, each), n in zip(splits, counts):
             if n:
-                found[Key(kind, question_id, item, code, value, col_code, version, each)] += n
+                found.add(Key(kind, question_id, item, code, value, col_code, version, each), n)
+    if plan.summed:
+        answer = Answer.__table__.alias("a")
+        joined, on_survey = Join.ANSWERS_FIRST.of(survey_id, answer, responses)
+        summed = values_part(plan, answer, joined, on_survey,
+                             [responses.c.col, responses.c.version_id, responses.c.status])
+        for kind, question_id, item, code, value, col_code, version, each, n, total, low, high in (
+                connection.execute(summed)):
+            found.add(Key(kind, question_id, item, code, value, col_code, version, ResponseStatus(each)), n,
+                      Numbers(total, low, high))
     return found
 
 

@@ -2,11 +2,15 @@
 
 The database does every count, for every question at once (see
 :mod:`survey_app.results.counting`, and :mod:`survey_app.results.pivot` for
-SQLite); Python only arranges the counts into tables. Without date, version
-or choice filters, the complete responses' counts are kept between pages
-(:mod:`survey_app.results.cache`) and only what changed since is counted
-again. Either way the counts come from one snapshot of the database and are
-exactly those of counting every response afresh (``cached=False``).
+SQLite); Python only arranges the counts into tables. The numbers
+respondents type are summarized in SQL (count, sum, minimum, maximum, and
+the median, :mod:`survey_app.results.medians`), not counted value by value,
+so memory does not grow with the number of distinct values. Without choice
+filters, the complete responses' counts are kept between pages
+(:mod:`survey_app.results.cache`) and only what changed since, or what falls
+partly within the dates asked for, is counted again. Either way the counts
+come from one snapshot of the database and are exactly those of counting
+every response afresh (``cached=False``).
 Question ids, codes and dates only ever reach SQL as bound parameters.
 
 Definitions
@@ -36,23 +40,21 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import Select, Subquery, exists, func, select
+from sqlalchemy import Connection, Select, Subquery, select
 from sqlalchemy.orm import Session
 
-from survey_app.models import Answer, QuestionnaireVersion, Response, ResponseStatus
+from survey_app.models import QuestionnaireVersion, ResponseStatus
 from survey_app.questionnaire.model import SINGLE_VALUE_CHOICE_TYPES, Question, Questionnaire
-from survey_app.results import cache, counting, pivot
-from survey_app.results.counting import ANSWERED, RESPONDENTS, RESPONSES, ROWS, Counts, Key, Plan
+from survey_app.results import cache, counting, pivot, selection
+from survey_app.results.counting import ANSWERED, RESPONDENTS, RESPONSES, ROWS, VALUES, Counts, Key, Numbers, Plan
+from survey_app.results.medians import medians
 from survey_app.results.tables import (NOT_SHOWN, NOT_STATED, Category, Crosstab, FrequencyTable, NumericSummary,
                                        ResultFilters, Summary, crosstab, frequency_table)
 from survey_app.surveys import questionnaire_of
 
 #: Question types counted per code (a calculated true/false value is stored as a code).
 CODE_TYPES = frozenset({"single_choice", "yes_no", "multiple_choice", "calculated"})
-#: Question types whose values get a numeric summary.
-NUMBER_TYPES = frozenset({"integer", "decimal", "rating", "calculated"})
 #: Question types stored in one row per respondent whose cells do not already count them.
 ONE_ROW_TYPES = frozenset({"integer", "decimal", "text", "long_text", "email", "date", "calculated"})
 #: Question types a crosstab can have as rows.
@@ -64,33 +66,7 @@ Group = tuple[int, ResponseStatus]  # (version id, status)
 
 def filtered_responses(survey_id: int, filters: ResultFilters) -> Subquery:
     """The survey's responses that pass ``filters`` (columns ``id``, ``version_id``, ``status``), as a subquery."""
-    return _passing(survey_id, filters).subquery("r")
-
-
-def _passing(survey_id: int, filters: ResultFilters) -> Select:
-    query = select(Response.id, Response.version_id, Response.status).where(Response.survey_id == survey_id)
-    if filters.completed_only:
-        query = query.where(Response.status == _COMPLETE)
-    when = func.coalesce(Response.submitted_at, Response.started_at)
-    if filters.date_from is not None:
-        query = query.where(when >= _midnight(filters.date_from))
-    if filters.date_to is not None:
-        query = query.where(when < _midnight(filters.date_to + timedelta(days=1)))
-    if filters.version_numbers:
-        versions = select(QuestionnaireVersion.id).where(QuestionnaireVersion.survey_id == survey_id,
-                                                         QuestionnaireVersion.number.in_(filters.version_numbers))
-        query = query.where(Response.version_id.in_(versions))
-    for question_id, value in filters.choice_filters:
-        chosen = Answer.__table__.alias()
-        # A single-choice answer's row (no item, no number): one index lookup per response.
-        query = query.where(exists().where(chosen.c.survey_id == survey_id, chosen.c.question_id == question_id,
-                                           chosen.c.code == value, chosen.c.item == "", chosen.c.number.is_(None),
-                                           chosen.c.response_id == Response.id, chosen.c.entry == 0))
-    return query
-
-
-def _midnight(day: date) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=timezone.utc)
+    return selection.passing(survey_id, filters).subquery("r")
 
 
 def unconditional_versions(session: Session, survey_id: int) -> dict[str, frozenset[int]]:
@@ -110,43 +86,121 @@ def unconditional_versions(session: Session, survey_id: int) -> dict[str, frozen
     return {question_id: frozenset(ids) for question_id, ids in found.items()}
 
 
+class SurveyResults:
+    """The results of one survey under one set of filters: its frequency tables and its crosstabs.
+
+    Counts once for both: when ``filters.breakdown`` names a variable the
+    crosstabs can be by, the counts are split by it, and the frequencies are
+    their sums. Pass one object to everything that shows the same page (the
+    results page hands it to the plugins' ``result_sections``).
+    ``cached=False`` counts every response afresh (the kept counts always agree with that).
+    """
+
+    def __init__(self, session: Session, survey_id: int, questionnaire: Questionnaire, filters: ResultFilters, *,
+                 cached: bool = True):
+        self.session, self.survey_id, self.questionnaire, self.filters = session, survey_id, questionnaire, filters
+        self.cached = cached
+        self._counted: dict[str | None, Counts] = {}
+
+    def summary(self) -> Summary:
+        """Frequency tables (and numeric summaries) of every answerable question, in questionnaire order."""
+        variable = self.filters.breakdown if _is_variable(self.questionnaire, self.filters.breakdown) else None
+        return _summary(self.session, self.survey_id, self._questions(), self._counts(variable))
+
+    def crosstabs(self, variable: str, question_ids: Sequence[str] | None = None) -> list[Crosstab]:
+        """Every question (or those named) by the single-choice question ``variable``.
+
+        The crosstabs of a few questions are counted on their own, and afresh.
+        Raises ValueError when ``variable`` is not a single-choice or yes/no
+        question outside repeat groups.
+        """
+        if not _is_variable(self.questionnaire, variable):
+            raise ValueError(f"cannot break results down by {variable!r}")
+        wanted = set(question_ids) if question_ids is not None else None
+        questions = [question for question in self.questionnaire.all_questions()
+                     if question.type in CROSSTAB_TYPES and question.repeat_id is None and question.id != variable
+                     and (wanted is None or question.id in wanted)]
+        if not questions:
+            return []
+        if wanted is None:
+            counts = self._counts(variable)
+        else:
+            counts = _count(self.session, self.survey_id, counting.crosstab_plan(questions, variable), self.filters,
+                            cached=False)
+        return _crosstabs(self.session, self.survey_id, questions, self.questionnaire.questions[variable], counts)
+
+    def _questions(self) -> list[Question]:
+        return [question for question in self.questionnaire.all_questions() if question.type not in ("note", "repeat")]
+
+    def _counts(self, variable: str | None) -> Counts:
+        """Every question's counts, split by ``variable`` (None: not split), counted once."""
+        if variable not in self._counted:
+            plan = counting.full_plan(self._questions(), variable)
+            self._counted[variable] = _count(self.session, self.survey_id, plan, self.filters, self.cached)
+        return self._counted[variable]
+
+
+def _is_variable(questionnaire: Questionnaire, question_id: str | None) -> bool:
+    """Whether results can be broken down by the question ``question_id``."""
+    question = questionnaire.questions.get(question_id) if question_id is not None else None
+    return question is not None and question.type in SINGLE_VALUE_CHOICE_TYPES and question.repeat_id is None
+
+
 def _count(session: Session, survey_id: int, plan: Plan, filters: ResultFilters, cached: bool) -> Counts:
-    """Count ``plan`` over the responses that pass ``filters``: from the kept counts when ``cached`` and
-    they cover the filters, else every response afresh."""
-    if cached and cache.covers(filters):
-        return cache.count(session, survey_id, plan, with_partial=not filters.completed_only)
-    passing = _passing(survey_id, filters)
+    """Count ``plan`` over the responses that pass ``filters``, in one snapshot: from the kept counts when
+    ``cached`` and they cover the filters (keeping what was counted afresh), else every response afresh."""
+    engine = session.get_bind()
+    fresh = None
+    passing = selection.passing(survey_id, filters)
+    with counting.snapshot(engine) as connection:
+        if cached and cache.covers(filters):
+            found, fresh = cache.read(connection, survey_id, plan, filters)
+        else:
+            found = _afresh(connection, survey_id, plan, filters, passing)
+        found.medians = medians(connection, survey_id, found.numbers_given(), passing)
+    if fresh is not None:
+        cache.store(engine, fresh)
+    return found
+
+
+def _afresh(connection: Connection, survey_id: int, plan: Plan, filters: ResultFilters, passing: Select) -> Counts:
+    """Count ``plan`` over every response ``passing`` selects: side by side on SQLite where it can."""
+    sqlite = connection.dialect.name == "sqlite"
     statuses = (_COMPLETE,) if filters.completed_only else tuple(ResponseStatus)
-    with counting.snapshot(session.get_bind()) as connection:
-        sqlite = connection.dialect.name == "sqlite"
-        found = pivot.count(connection, survey_id, plan, passing, statuses) if sqlite else None
-        if found is None:
-            found = counting.count(connection, survey_id, plan, counting.counted_responses(survey_id, passing,
-                                                                                           plan.variable),
-                                   counting.Join.ANSWERS_FIRST if sqlite else counting.Join.PLANNED)
+    found = pivot.count(connection, survey_id, plan, passing, statuses) if sqlite else None
+    if found is None:
+        found = counting.count(connection, survey_id, plan, counting.counted_responses(survey_id, passing,
+                                                                                       plan.variable),
+                               counting.Join.ANSWERS_FIRST if sqlite else counting.Join.PLANNED)
     return found
 
 
 def summary(session: Session, survey_id: int, questionnaire: Questionnaire, filters: ResultFilters, *,
             cached: bool = True) -> Summary:
-    """Frequency tables (and numeric summaries) of every answerable question, in questionnaire order.
+    """Frequency tables (and numeric summaries) of every answerable question (see :class:`SurveyResults`)."""
+    return SurveyResults(session, survey_id, questionnaire, filters, cached=cached).summary()
 
-    ``cached=False`` counts every response afresh (the kept counts always agree with that).
-    """
-    questions = {question.id: question for question in questionnaire.all_questions()
-                 if question.type not in ("note", "repeat")}
-    counts = _count(session, survey_id, counting.frequency_plan(list(questions.values())), filters, cached)
+
+def _summary(session: Session, survey_id: int, questions: Sequence[Question], counts: Counts) -> Summary:
+    """The frequency tables of ``questions`` from their counts (summed over the columns of any variable)."""
+    questions = {question.id: question for question in questions}
     groups: Counter[Group] = Counter()  # responses
     cells: defaultdict[tuple[str, str], Counter[str]] = defaultdict(Counter)  # (question, item) -> code -> respondents
     in_cells: defaultdict[tuple[str, str], Counter[Group]] = defaultdict(Counter)  # ... -> group -> respondents
     answered: defaultdict[str, Counter[Group]] = defaultdict(Counter)  # question -> group -> respondents
-    values: defaultdict[str, Counter[float]] = defaultdict(Counter)  # question -> number -> times given
+    ratings: defaultdict[str, Counter[float]] = defaultdict(Counter)  # question -> rating -> times given
+    numbers: dict[str, tuple[int, Numbers]] = {}  # question -> (values, their sum, min and max)
     for key, n in counts.items():
         group, question = (key.version_id, key.status), questions.get(key.question_id)
         if key.kind == RESPONSES:
             groups[group] += n
         elif question is None:
             continue  # not in this questionnaire (any more)
+        elif key.kind == VALUES:
+            given, so_far = numbers.get(question.id, (0, None))
+            numbers[question.id] = (given + n, counts.numbers[key].merged(so_far))
+            if question.repeat_id is None:  # one value per respondent
+                answered[question.id][group] += n
         elif key.kind == ANSWERED:
             answered[question.id][group] += n
         elif key.kind == RESPONDENTS or question.repeat_id is None:  # respondents per group
@@ -154,10 +208,10 @@ def summary(session: Session, survey_id: int, questionnaire: Questionnaire, filt
             if cell is not None:
                 cells[(question.id, cell[0])][cell[1]] += n
                 in_cells[(question.id, cell[0])][group] += n
-            if key.kind == ROWS and question.type in ONE_ROW_TYPES:
+            if key.kind == ROWS and _one_row(question):
                 answered[question.id][group] += n
-        if key.kind == ROWS and question is not None and question.type in NUMBER_TYPES and key.number is not None:
-            values[question.id][key.number] += n
+        if key.kind == ROWS and question is not None and question.type == "rating" and key.number is not None:
+            ratings[question.id][key.number] += n
     visible = unconditional_versions(session, survey_id)
     tables: list[FrequencyTable] = []
     for question in questions.values():
@@ -165,13 +219,27 @@ def summary(session: Session, survey_id: int, questionnaire: Questionnaire, filt
         # the question's (matrix row's) cells, so the cells add up to who answered.
         whole = answered.get(question.id) or in_cells[(question.id, "")]
         shown = _shown(whole, groups, visible.get(question.id, frozenset()))
-        numeric = numeric_summary(values[question.id]) if question.id in values else None
+        numeric = _numeric(question.id, numbers, ratings, counts.medians)
         for item in _items(question):
             key = (question.id, item.code if item else "")
             base = whole if item is None else in_cells[key]
             tables.append(frequency_table(question, item, cells[key], base=sum(base.values()), shown=shown,
                                           numeric=numeric))
     return Summary(sum(groups.values()), tuple(tables))
+
+
+def _numeric(question_id: str, numbers: Mapping[str, tuple[int, Numbers]], ratings: Mapping[str, Counter[float]],
+             found_medians: Mapping[str, float]) -> NumericSummary | None:
+    """The numeric summary of a question with summed numbers or ratings; None for other questions."""
+    if question_id in numbers:
+        given, summed = numbers[question_id]
+        return NumericSummary(given, summed.total / given, found_medians[question_id], summed.low, summed.high)
+    return numeric_summary(ratings[question_id]) if question_id in ratings else None
+
+
+def _one_row(question: Question) -> bool:
+    """Whether ``question`` is stored in one row per respondent that no cell counts (its rows are who answered)."""
+    return question.type in ONE_ROW_TYPES or question.plugin_type is not None
 
 
 def _cell(question: Question, key: Key) -> tuple[str, str] | None:
@@ -229,24 +297,14 @@ def numeric_summary(values: Mapping[float, int]) -> NumericSummary:
 
 def crosstabs(session: Session, survey_id: int, questionnaire: Questionnaire, filters: ResultFilters,
               variable: str, question_ids: Sequence[str] | None = None, *, cached: bool = True) -> list[Crosstab]:
-    """Every question (or those named) by the single-choice question ``variable``, counted at once.
+    """Every question (or those named) by the single-choice question ``variable`` (see :class:`SurveyResults`)."""
+    return SurveyResults(session, survey_id, questionnaire, filters, cached=cached).crosstabs(variable, question_ids)
 
-    Only the crosstabs of every question use the kept counts (and ``cached=False`` never does).
-    Raises ValueError when ``variable`` is not a single-choice or yes/no
-    question outside repeat groups.
-    """
-    by = questionnaire.questions.get(variable)
-    if by is None or by.type not in SINGLE_VALUE_CHOICE_TYPES or by.repeat_id is not None:
-        raise ValueError(f"cannot break results down by {variable!r}")
-    wanted = set(question_ids) if question_ids is not None else None
-    questions = [question for question in questionnaire.all_questions()
-                 if question.type in CROSSTAB_TYPES and question.repeat_id is None and question.id != variable
-                 and (wanted is None or question.id in wanted)]
-    if not questions:
-        return []
-    counts = _count(session, survey_id, counting.crosstab_plan(questions, variable), filters,
-                    cached and question_ids is None)
-    visible = unconditional_versions(session, survey_id).get(variable, frozenset())
+
+def _crosstabs(session: Session, survey_id: int, questions: Sequence[Question], by: Question,
+               counts: Counts) -> list[Crosstab]:
+    """The crosstabs of ``questions`` by ``by`` from counts split by it."""
+    visible = unconditional_versions(session, survey_id).get(by.id, frozenset())
     asked = {question.id: question for question in questions}
     cells: defaultdict[tuple[str, str], Counter[tuple[str, str]]] = defaultdict(Counter)
     bases: defaultdict[str, Counter[str]] = defaultdict(Counter)

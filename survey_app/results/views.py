@@ -23,7 +23,7 @@ from survey_app import db, plugins
 from survey_app.access import Permission, survey_or_404
 from survey_app.questionnaire.model import SINGLE_VALUE_CHOICE_TYPES, YES_NO_VALUES, Question, Questionnaire
 from survey_app.questionnaire.texts import Text, localize
-from survey_app.results.queries import summary
+from survey_app.results.queries import SurveyResults
 from survey_app.results.tables import NOT_SHOWN, NOT_STATED, ResultFilters
 from survey_app.surveys import questionnaire_of
 
@@ -41,9 +41,10 @@ def results(slug: str):
     offered = breakdown_variables(questionnaire)
     filters, problems = parse_filters(request.args, questionnaire, [v.number for v in survey.versions], offered)
     session = db.session()
-    found = summary(session, survey.id, questionnaire, filters)
+    counted = SurveyResults(session, survey.id, questionnaire, filters)
+    found = counted.summary()
     returned = plugins.hook().result_sections(survey_id=survey.id, questionnaire=questionnaire, filters=filters,
-                                              session=session)
+                                              session=session, results=counted)
     sections = [section for found in returned for section in found or ()]
     language = _language(questionnaire)
     snippets = [snippet for found in plugins.hook().page_snippets(slot="results", questionnaire=questionnaire,
