@@ -26,6 +26,7 @@ ENVIRONMENT_SETTINGS: dict[str, Any] = {
     "JOBS_FOLDER": None,  # background jobs' result files; default: the instance folder's "jobs"
     "JOB_QUEUE": "survey_app",  # the RQ queue of background jobs (with REDIS_URL)
     "EXPORT_BACKGROUND_THRESHOLD": 5000,  # exports of more responses are prepared in the background
+    "RESULTS_BACKGROUND_THRESHOLD": 20000,  # more responses without kept result counts are counted in the background
 }
 
 

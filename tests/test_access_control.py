@@ -13,6 +13,7 @@ from survey_app.jobs.files import jobs_folder
 from survey_app.jobs.running import work_path
 from survey_app.models import Job, JobStatus, Survey, SurveyMember, SurveyRole, SurveyStatus, User
 from survey_app.questionnaire import load_questionnaire
+from survey_app.results.background import fill_counts
 from survey_app.surveys import import_survey
 from survey_plugins.exports.jobs import run_export
 from tests.helpers import csrf_token, login
@@ -53,6 +54,9 @@ ROUTES = {
                                                                 "*": HIDDEN}),
     "results.results": ("GET", "/surveys/{slug}/results", {"anonymous": LOGIN, "owner": IN, "granted_staff": IN,
                                                           "admin": IN, "*": HIDDEN}),
+    # a survey's counting job serves whoever may read its results
+    "results.counting_status": ("GET", "/surveys/{slug}/results/counting/{counting_job_id}",
+                                {"anonymous": LOGIN, "owner": IN, "granted_staff": IN, "admin": IN, "*": HIDDEN}),
     "exports.download": ("GET", "/surveys/{slug}/export/csv", {"anonymous": LOGIN, "owner": IN, "granted_staff": IN,
                                                               "admin": IN, "*": HIDDEN}),
     # an unknown language: a 400 once access is granted, so the row tests who gets in without starting a job
@@ -64,7 +68,6 @@ ROUTES = {
                                                                                   "*": HIDDEN}),
     "export_jobs.file": ("GET", "/surveys/{slug}/export/jobs/{job_id}/file", {"anonymous": LOGIN, "owner": IN,
                                                                               "*": HIDDEN}),
-    "export_jobs.static": ("GET", "/exports/static/job.js", {"*": IN}),
     "respondent.welcome": ("GET", "/s/{slug}", {"*": IN}),
     "respondent.page": ("GET", "/s/{slug}/p/p1", {"*": IN}),
     "respondent.review": ("GET", "/s/{slug}/review", {"*": IN}),
@@ -91,9 +94,12 @@ def world(app, make_user):
         (jobs_folder(app) / "export.csv").write_text("_id\r\n")
         job = Job(kind=work_path(run_export), survey_id=survey.id, created_by_id=users["owner"].id,
                   params={"format": "csv", "arguments": []}, status=JobStatus.DONE, result_path="export.csv")
-        session.add(job)
+        counting = Job(kind=work_path(fill_counts), survey_id=survey.id, params={"variable": None},
+                       status=JobStatus.RUNNING, done=0, total=0)
+        session.add_all([job, counting])
         session.commit()
-    return {"slug": "private-survey", "staff_id": users["staff"].id, "job_id": job.id}
+    return {"slug": "private-survey", "staff_id": users["staff"].id, "job_id": job.id,
+            "counting_job_id": counting.id}
 
 
 def outcome(response) -> str:

@@ -281,9 +281,9 @@ def test_a_running_job_page_shows_an_accessible_progress_bar_and_reloads_itself(
     assert '<progress id="export-progress" max="20000" value="1500">' in page
     assert "1,500 of 20,000 responses written" in page
     assert '<noscript><meta http-equiv="refresh" content="3"></noscript>' in page  # without JavaScript
-    assert 'src="/exports/static/job.js"' in page and 'data-status-url="/surveys/big-survey/export/jobs/' in page
-    with client.get("/exports/static/job.js") as script:
-        assert script.status_code == 200 and "export-progress" in script.get_data(as_text=True)
+    assert 'src="/static/js/job_progress.js"' in page and 'data-status-url="/surveys/big-survey/export/jobs/' in page
+    with client.get("/static/js/job_progress.js") as script:
+        assert script.status_code == 200 and "data-status-url" in script.get_data(as_text=True)
     assert client.get(f"/surveys/{SLUG}/export/jobs/{job_id}/file").status_code == 404  # nothing to download yet
 
 

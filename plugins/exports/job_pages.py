@@ -1,7 +1,7 @@
 """A background export's pages, ``/surveys/<slug>/export/jobs/<id>``: progress, status as JSON, the file.
 
 The page shows a ``<progress>`` bar and reloads itself (a ``<noscript>`` meta
-refresh, or ``static/job.js`` polling ``.../status``) until the job is done, then
+refresh, or the core's ``js/job_progress.js`` polling ``.../status``) until the job is done, then
 offers the file. A job is its starter's: anyone else, or a user who lost the
 right to read the survey's results, gets a 404.
 """
@@ -19,8 +19,7 @@ from survey_app.models import Job, JobStatus, Survey
 
 from .jobs import run_export
 
-blueprint = Blueprint("export_jobs", __name__, template_folder="templates", static_folder="static",
-                      static_url_path="/exports/static")
+blueprint = Blueprint("export_jobs", __name__, template_folder="templates")
 
 
 @blueprint.get("/surveys/<slug>/export/jobs/<int:job_id>")

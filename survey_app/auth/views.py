@@ -34,6 +34,7 @@ def login():
         if verify_password(user.password_hash if user else None, form.password.data) and user.is_enabled:
             session.clear()  # a fresh session on login: no fixation
             login_user(user)
+            db.begin_write(db.session())  # SQLite: a read transaction cannot take the write lock once another wrote
             user.last_login_at = utcnow()
             db.session().commit()
             for key in keys:

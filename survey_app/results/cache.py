@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import (ColumnElement, Connection, Engine, and_, case, cast, delete, false, func, insert, literal, null,
@@ -53,6 +53,8 @@ log = logging.getLogger(__name__)
 
 #: Response ids per block: a changed block costs a count of this many responses.
 BLOCK_SIZE = 4096
+#: Blocks counted per statement when filling kept counts in the background (see :func:`fill`).
+FILL_BLOCKS = 4
 _COMPLETE = ResponseStatus.COMPLETE
 
 
@@ -89,14 +91,11 @@ def read(connection: Connection, survey_id: int, plan: Plan, filters: ResultFilt
 
     Also returns the blocks counted afresh that :func:`store` should keep (None with date or version filters).
     """
-    name = f"crosstabs:{plan.variable}" if plan.variable else "frequencies"
-    dated = selection.in_dates(filters)
-    blocks = _blocks(connection, survey_id, name, plan.definition, filters)
-    whole = not dated and not filters.version_numbers
-    fresh = Fresh(survey_id, name, plan.definition) if whole else None
-    counted = or_(false(), *(Response.id.between(first * BLOCK_SIZE, (last + 1) * BLOCK_SIZE - 1)
-                             for first, last in _runs(blocks.counted)))
-    passing = selection.passing(survey_id, filters).where(or_(Response.status != _COMPLETE, counted))
+    blocks = _blocks(connection, survey_id, _name(plan), plan.definition, filters)
+    whole = not selection.in_dates(filters) and not filters.version_numbers
+    fresh = Fresh(survey_id, _name(plan), plan.definition) if whole else None
+    passing = selection.passing(survey_id, filters).where(or_(Response.status != _COMPLETE,
+                                                              _in_blocks(blocks.counted)))
     responses = counting.counted_responses(survey_id, passing, plan.variable, _block() if whole else None)
     join = (Join.PLANNED if connection.dialect.name != "sqlite"
             else Join.RESPONSES_FIRST if blocks.live * 4 <= blocks.total else Join.ANSWERS_FIRST)
@@ -109,6 +108,50 @@ def read(connection: Connection, survey_id: int, plan: Plan, filters: ResultFilt
         if fresh is not None and block is not None:
             fresh.blocks[block].add(key, n, numbers)
     return found, fresh
+
+
+def backlog(connection: Connection, survey_id: int, plan: Plan) -> int:
+    """How many complete responses have no kept counts under ``plan`` (their block is new or changed)."""
+    return _blocks(connection, survey_id, _name(plan), plan.definition, ResultFilters()).live
+
+
+def fill(engine: Engine, survey_id: int, plan: Plan, progress: Callable[[int, int], None]) -> None:
+    """Count and keep every block of complete responses whose kept counts are missing or out of date,
+    :data:`FILL_BLOCKS` at a time, each in its own snapshot and stored at once (so work done survives
+    an interruption); ``progress(responses counted, responses to count)`` after each."""
+    with counting.snapshot(engine) as connection:
+        blocks = _blocks(connection, survey_id, _name(plan), plan.definition, ResultFilters())
+    done = 0
+    for first in range(0, len(blocks.counted), FILL_BLOCKS):
+        with counting.snapshot(engine) as connection:
+            fresh = _count_blocks(connection, survey_id, plan, blocks.counted[first:first + FILL_BLOCKS])
+        store(engine, fresh)
+        done += sum(n for counts in fresh.blocks.values() for key, n in counts.items() if key.kind == RESPONSES)
+        progress(done, max(done, blocks.live))
+
+
+def _count_blocks(connection: Connection, survey_id: int, plan: Plan, numbers: Sequence[int]) -> Fresh:
+    """The counts of the complete responses of the blocks ``numbers``, by block."""
+    passing = select(Response.id, Response.version_id, Response.status).where(
+        Response.survey_id == survey_id, Response.status == _COMPLETE, _in_blocks(numbers))
+    responses = counting.counted_responses(survey_id, passing, plan.variable, _block())
+    join = Join.PLANNED if connection.dialect.name != "sqlite" else Join.RESPONSES_FIRST
+    fresh = Fresh(survey_id, _name(plan), plan.definition)
+    for key, block, n, numbers_counted in counting.run(connection,
+                                                       counting.count_selects(survey_id, plan, responses, join)):
+        fresh.blocks[block].add(key, n, numbers_counted)
+    return fresh
+
+
+def _name(plan: Plan) -> str:
+    """What a block's counts are of: the frequencies, or (with) the crosstabs by a variable."""
+    return f"crosstabs:{plan.variable}" if plan.variable else "frequencies"
+
+
+def _in_blocks(numbers: Sequence[int]) -> ColumnElement[bool]:
+    """Whether a response's id falls in one of the blocks ``numbers`` (sorted)."""
+    return or_(false(), *(Response.id.between(first * BLOCK_SIZE, (last + 1) * BLOCK_SIZE - 1)
+                          for first, last in _runs(numbers)))
 
 
 def _block() -> ColumnElement[int]:

@@ -102,10 +102,18 @@ class SurveyResults:
         self.cached = cached
         self._counted: dict[str | None, Counts] = {}
 
+    @property
+    def variable(self) -> str | None:
+        """The variable the counts are split by: ``filters.breakdown`` if results can be broken down by it."""
+        return self.filters.breakdown if _is_variable(self.questionnaire, self.filters.breakdown) else None
+
+    def plan(self) -> Plan:
+        """What :meth:`summary` (and the crosstabs by :attr:`variable`) count."""
+        return counting.full_plan(self._questions(), self.variable)
+
     def summary(self) -> Summary:
         """Frequency tables (and numeric summaries) of every answerable question, in questionnaire order."""
-        variable = self.filters.breakdown if _is_variable(self.questionnaire, self.filters.breakdown) else None
-        return _summary(self.session, self.survey_id, self._questions(), self._counts(variable))
+        return _summary(self.session, self.survey_id, self._questions(), self._counts(self.variable))
 
     def crosstabs(self, variable: str, question_ids: Sequence[str] | None = None) -> list[Crosstab]:
         """Every question (or those named) by the single-choice question ``variable``.

@@ -13,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from datetime import date
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, Response, abort, jsonify, render_template, request
+from flask_babel import format_number as localized_number
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import login_required
@@ -23,6 +24,9 @@ from survey_app import db, plugins
 from survey_app.access import Permission, survey_or_404
 from survey_app.questionnaire.model import SINGLE_VALUE_CHOICE_TYPES, YES_NO_VALUES, Question, Questionnaire
 from survey_app.questionnaire.texts import Text, localize
+from survey_app.jobs.running import work_path
+from survey_app.models import Job, JobStatus
+from survey_app.results.background import counting_job, fill_counts
 from survey_app.results.queries import SurveyResults
 from survey_app.results.tables import NOT_SHOWN, NOT_STATED, ResultFilters
 from survey_app.surveys import questionnaire_of
@@ -42,6 +46,9 @@ def results(slug: str):
     filters, problems = parse_filters(request.args, questionnaire, [v.number for v in survey.versions], offered)
     session = db.session()
     counted = SurveyResults(session, survey.id, questionnaire, filters)
+    job = counting_job(counted)
+    if job is not None:
+        return render_template("results/counting.html", survey=survey, job=job, state=_counting_state(job))
     found = counted.summary()
     returned = plugins.hook().result_sections(survey_id=survey.id, questionnaire=questionnaire, filters=filters,
                                               session=session, results=counted)
@@ -62,6 +69,31 @@ def results(slug: str):
         category_label=lambda code, label: text(label) if label is not None else standard_label(code),
         number=format_number, percent=format_percent,
     )
+
+
+@blueprint.route("/surveys/<slug>/results/counting/<int:job_id>")
+@login_required
+def counting_status(slug: str, job_id: int) -> Response:
+    """How far the survey's background counting job ``job_id`` got, as JSON for the counting page's script:
+    ``done``, ``total``, ``text``, ``finished``."""
+    survey = survey_or_404(slug, Permission.RESULTS)
+    job = db.session().get(Job, job_id)
+    if job is None or job.survey_id != survey.id or job.kind != work_path(fill_counts):
+        abort(404)
+    response = jsonify(_counting_state(job))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _counting_state(job: Job) -> dict:
+    """What the counting page and its script show of ``job``."""
+    if job.total:
+        text = _("%(done)s of %(total)s responses counted", done=localized_number(job.done),
+                 total=localized_number(job.total))
+    else:
+        text = _("Waiting to start…")
+    return {"done": job.done, "total": job.total, "text": text,
+            "finished": job.status in (JobStatus.DONE, JobStatus.FAILED)}
 
 
 def breakdown_variables(questionnaire: Questionnaire) -> list[str]:

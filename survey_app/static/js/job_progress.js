@@ -1,11 +1,13 @@
-/* A background export's page: polls the job's status, moves the progress bar, and
-   reloads the page once the job has finished (the server then shows the download
-   link or the error). Without JavaScript a <noscript> meta refresh reloads it. */
+/* A page following a background job (a large export, the first count of a survey's
+   results): polls the JSON at its container's data-status-url ({done, total, text,
+   finished}), moves the container's <progress> bar and role="status" text, and reloads
+   the page once the job has finished (the server then shows what came of it).
+   Without JavaScript a <noscript> meta refresh reloads the page instead. */
 (function () {
   "use strict";
-  var box = document.getElementById("export-job");
-  var bar = document.getElementById("export-progress");
-  var text = document.getElementById("export-progress-text");
+  var box = document.querySelector("[data-status-url]");
+  var bar = box && box.querySelector("progress");
+  var text = box && box.querySelector("[role=status]");
   if (!box || !bar || !text) return;
 
   function poll() {
