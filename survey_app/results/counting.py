@@ -235,9 +235,7 @@ def count_selects(survey_id: int, plan: Plan, responses: FromClause, join: Join)
 
 def rows_part(plan: Plan, answer: Alias, joined: FromClause, on_survey: list[ColumnElement]) -> Select:
     """The ``rows`` part of the statement, without its counts and splits."""
-    chosen = [] if plan.rows is None else [answer.c.question_id.in_(plan.rows)]
-    if plan.summed:
-        chosen.append(answer.c.question_id.not_in(plan.summed) | answer.c.number.is_(None))
+    chosen = ([] if plan.rows is None else [answer.c.question_id.in_(plan.rows)]) + _not_summed(plan, answer)
     return (select(literal(ROWS), *grouped(answer)).select_from(joined).where(*chosen, *on_survey)
             .group_by(*grouped(answer)))
 
@@ -259,8 +257,14 @@ def no_numbers() -> list[ColumnElement]:
 
 def repeated_part(plan: Plan, answer: Alias, joined: FromClause, on_survey: list[ColumnElement]) -> Select:
     """The ``respondents`` part of the statement, without its counts and splits."""
+    chosen = [answer.c.question_id.in_(plan.repeated)] + _not_summed(plan, answer)
     return (select(literal(RESPONDENTS), *grouped(answer)).select_from(joined)
-            .where(answer.c.question_id.in_(plan.repeated), *on_survey).group_by(*grouped(answer)))
+            .where(*chosen, *on_survey).group_by(*grouped(answer)))
+
+
+def _not_summed(plan: Plan, answer: Alias) -> list[ColumnElement[bool]]:
+    """The condition that an answer row is not a number of a summed question (those are counted as ``values``)."""
+    return [answer.c.question_id.not_in(plan.summed) | answer.c.number.is_(None)] if plan.summed else []
 
 
 def grouped(answer: Alias) -> list[ColumnElement]:
