@@ -367,11 +367,19 @@ def test_crosstab_by_an_unsuitable_variable_is_refused(app, survey_id):
 
 
 def kept_blocks(app, survey_id: int) -> dict[tuple[str, int], int]:
-    """The kept blocks of counts: (name, block) -> the complete responses counted in it."""
+    """The kept blocks of counts: (name, block) -> the responses (complete or not) counted in it."""
     with app.app_context():
         rows = db.session().execute(select(ResultBlock.name, ResultBlock.block, ResultBlock.responses)
                                     .where(ResultBlock.survey_id == survey_id))
         return {(name, block): responses for name, block, responses in rows}
+
+
+def kept_revisions(app, survey_id: int) -> dict[tuple[str, int], int]:
+    """The kept blocks of counts: (name, block) -> the sum of the revisions of its responses when counted."""
+    with app.app_context():
+        rows = db.session().execute(select(ResultBlock.name, ResultBlock.block, ResultBlock.revisions)
+                                    .where(ResultBlock.survey_id == survey_id))
+        return {(name, block): revisions for name, block, revisions in rows}
 
 
 def kept_summary(app, survey_id: int):
@@ -396,7 +404,9 @@ def test_kept_counts_are_read_until_their_block_changes(app, survey_id, monkeypa
     assert kept_blocks(app, survey_id) == {}
     assert counts(table(results(app, survey_id), "member")) == {"yes": 4, "no": 2}
     assert kept_blocks(app, survey_id) == {("frequencies", 0): 1, ("frequencies", 1): 2, ("frequencies", 2): 2,
-                                           ("frequencies", 3): 1}
+                                           ("frequencies", 3): 2}
+    # Each response was saved once and submitted once (r7 only saved).
+    assert kept_revisions(app, survey_id)[("frequencies", 3)] == 3
     with app.app_context():  # r2 said "no" (block 1): make its kept count say 10 more
         session = db.session()
         block = select(ResultBlock.id).where(ResultBlock.survey_id == survey_id, ResultBlock.block == 1)
@@ -407,7 +417,7 @@ def test_kept_counts_are_read_until_their_block_changes(app, survey_id, monkeypa
     assert counts(table(kept_summary(app, survey_id), "member")) == {"yes": 4, "no": 12}  # read, not recounted
     complete(app, "r7")  # a member, in block 3: that block alone is counted again
     assert counts(table(kept_summary(app, survey_id), "member")) == {"yes": 5, "no": 12}
-    assert kept_blocks(app, survey_id)[("frequencies", 3)] == 2
+    assert (kept_blocks(app, survey_id)[("frequencies", 3)], kept_revisions(app, survey_id)[("frequencies", 3)]) == (2, 4)
     with app.app_context():
         db.session().execute(delete(ResultBlock))
         db.session().commit()

@@ -238,9 +238,9 @@ MAY_2_TO_3 = {"date_from": date(2024, 5, 2), "date_to": date(2024, 5, 3)}
 def test_medians_and_numeric_summaries_respect_filters(app, make_user, monkeypatch, filters, score, hours):
     monkeypatch.setattr(cache, "BLOCK_SIZE", 2)  # s1 | s2 s3 | s4 s5 | p6 s7: the dates cut block "s4 s5"
     survey_id = build_numbers_survey(app, make_user())
-    results(app, survey_id)  # keeps every block, so the filtered view below reads what it can
+    results(app, survey_id)  # keeps every block (partial responses too), so the filtered view reads what it can
     assert kept_blocks(app, survey_id) == {("frequencies", 0): 1, ("frequencies", 1): 2, ("frequencies", 2): 2,
-                                           ("frequencies", 3): 1}
+                                           ("frequencies", 3): 2}
     summary = results(app, survey_id, **filters)  # the kept counts and counting afresh agree
     assert table(summary, "score").numeric == score
     assert table(summary, "hours").numeric == hours
@@ -261,13 +261,13 @@ def test_repeat_numbers_are_per_entry_and_respondents_per_question(app, make_use
 def test_repeat_numbers_are_not_kept_value_by_value(app, make_user):
     """A repeat group's numbers, like others, make one ``values`` count per split, whatever their values."""
     survey_id = build_numbers_survey(app, make_user())
-    results(app, survey_id)  # one block (ids 1..7), two versions, complete responses only
-    # hours: 7 distinct values in version 1 (s1..s5) and 1 in version 2 (s7). Kept per version: the
-    # values (n, sum, min, max) and the respondents who answered; nothing per distinct value.
-    assert kept_rows(app, survey_id, "hours") == Counter({("frequencies", "values"): 2,
-                                                          ("frequencies", "answered"): 2})
-    # score (outside the repeat group): one values row per version.
-    assert kept_rows(app, survey_id, "score") == Counter({("frequencies", "values"): 2})
+    results(app, survey_id)  # one block (ids 1..7): version 1 complete and partial (p6), version 2 complete
+    # hours: 7 distinct values in version 1 (s1..s5), 1 in p6 and 1 in version 2 (s7). Kept per version and
+    # status: the values (n, sum, min, max) and the respondents who answered; nothing per distinct value.
+    assert kept_rows(app, survey_id, "hours") == Counter({("frequencies", "values"): 3,
+                                                          ("frequencies", "answered"): 3})
+    # score (outside the repeat group): one values row per version and status.
+    assert kept_rows(app, survey_id, "score") == Counter({("frequencies", "values"): 3})
 
 
 # --- Plugin question types ----------------------------------------------------------
@@ -321,9 +321,10 @@ def test_plugin_question_types_are_counted(plugin_app):
     dose = table(summary, "dose")
     # Conditional (members a1 a3): only a1 answered, and an unanswered conditional question counts as not shown.
     assert (dose.base, dose.shown, dose.numeric) == (1, 1, summary_of(1, 2.5, 2.5, 2.5, 2.5))
-    # Kept: the text question as one row (who answered), the number question as one values count.
-    assert kept_rows(plugin_app, survey_id, "place") == Counter({("frequencies", "rows"): 1})
-    assert kept_rows(plugin_app, survey_id, "weight") == Counter({("frequencies", "values"): 1})
+    # Kept, per status (the partial a5 answered both): the text question as one row (who answered),
+    # the number question as one values count.
+    assert kept_rows(plugin_app, survey_id, "place") == Counter({("frequencies", "rows"): 2})
+    assert kept_rows(plugin_app, survey_id, "weight") == Counter({("frequencies", "values"): 2})
 
     everyone = results(plugin_app, survey_id, completed_only=False)
     assert everyone.responses == 5
@@ -532,3 +533,37 @@ def test_split_count_gives_the_frequencies_and_the_crosstabs(app, survey_id, cou
         assert len(count_calls) == 1
     assert counts(table(found, "member")) == ({"yes": 4, "no": 2} if completed_only else {"yes": 5, "no": 2})
     assert table(found, "age").numeric == NumericSummary(5, 33.0, 30.0, 20.0, 50.0)  # r7 gave no age
+
+
+# --- Choice filters --------------------------------------------------------------------
+
+
+def test_one_choice_filter_reads_the_counts_split_by_its_question(app, survey_id):
+    women = {"choice_filters": (("gender", "female"),)}
+    summary = results(app, survey_id, **women)  # the kept counts and counting afresh agree
+    assert (summary.responses, counts(table(summary, "member"))) == (3, {"yes": 2, "no": 1})  # r1 r6 | r2
+    assert {name for name, _block in kept_blocks(app, survey_id)} == {"crosstabs:gender"}
+    with app.app_context():  # make the kept count of female members say 10 more
+        session = db.session()
+        kept = select(ResultBlock.id).where(ResultBlock.survey_id == survey_id, ResultBlock.name == "crosstabs:gender")
+        changed = session.execute(update(ResultCount).where(
+            ResultCount.block_id.in_(kept), ResultCount.question_id == "member", ResultCount.code == "yes",
+            ResultCount.col == "female").values(n=ResultCount.n + 10)).rowcount
+        session.commit()
+    assert changed == 1  # one block, one version, complete responses only
+    assert counts(table(kept_view(app, survey_id, **women), "member")) == {"yes": 12, "no": 1}  # read
+    men = kept_view(app, survey_id, choice_filters=(("gender", "male"),))
+    assert counts(table(men, "member")) == {"yes": 2, "no": 0}  # r3 r4: another column of the same counts
+    # A second choice filter, or a breakdown by another question, is counted afresh: the tampering is not seen.
+    both = kept_view(app, survey_id, choice_filters=(("gender", "female"), ("member", "yes")))
+    assert counts(table(both, "member")) == {"yes": 2, "no": 0}
+    by_group = kept_view(app, survey_id, breakdown="group", **women)
+    assert counts(table(by_group, "member")) == {"yes": 2, "no": 1}
+
+
+def test_a_survey_without_responses_has_empty_results(app, make_user):
+    survey_id = build_survey(app, make_user(), COLORS, [])
+    for filters in ({}, {"completed_only": False}, {"breakdown": "color"}, {"version_numbers": (1,)}):
+        summary = kept_view(app, survey_id, **filters)
+        assert summary.responses == 0 and counts(table(summary, "color")) == {"red": 0, "blue": 0}
+        assert table(summary, "n").numeric is None

@@ -1,8 +1,10 @@
-"""result number sums: kept counts of a question's numbers keep their sum, minimum and maximum
+"""result counts of every response: numbers summed, partial responses kept too, responses' revisions
 
 Numbers that respondents type are no longer counted value by value (one kept
-row per distinct value), so the counts kept before are dropped; the next
-results page counts them again.
+row per distinct value) but summed (``total``, ``low``, ``high``); kept counts
+now cover partial responses too (split by ``status``), and a block notices
+any change by its responses' ``revision`` sum. The counts kept before are
+dropped; the next results page counts them again.
 
 Revision ID: 0003
 Revises: 0002
@@ -21,7 +23,12 @@ depends_on = None
 def upgrade() -> None:
     op.execute('DELETE FROM result_counts')
     op.execute('DELETE FROM result_blocks')
+    with op.batch_alter_table('responses') as batch:
+        batch.add_column(sa.Column('revision', sa.Integer(), server_default='0', nullable=False))
+    with op.batch_alter_table('result_blocks') as batch:
+        batch.add_column(sa.Column('revisions', sa.BigInteger(), nullable=False))
     with op.batch_alter_table('result_counts') as batch:
+        batch.add_column(sa.Column('status', sa.String(length=20), nullable=False))
         batch.add_column(sa.Column('total', sa.Float(), nullable=True))
         batch.add_column(sa.Column('low', sa.Float(), nullable=True))
         batch.add_column(sa.Column('high', sa.Float(), nullable=True))
@@ -34,3 +41,8 @@ def downgrade() -> None:
         batch.drop_column('high')
         batch.drop_column('low')
         batch.drop_column('total')
+        batch.drop_column('status')
+    with op.batch_alter_table('result_blocks') as batch:
+        batch.drop_column('revisions')
+    with op.batch_alter_table('responses') as batch:
+        batch.drop_column('revision')

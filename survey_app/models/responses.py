@@ -27,6 +27,8 @@ class Response(Base):
     sent with every page, so retries and double clicks find the same row
     (unique per survey, as ODK Central's instanceId). ``data`` is the canonical
     answer document; :class:`Answer` rows are its queryable projection.
+    ``revision`` counts the saves and the submit that changed it (the
+    results' kept counts notice a change by it).
     """
 
     __tablename__ = "responses"
@@ -53,6 +55,7 @@ class Response(Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     version: Mapped[QuestionnaireVersion] = relationship()
 

@@ -5,7 +5,7 @@ number of complete responses in the block is the one they were counted from.
 """
 from __future__ import annotations
 
-from sqlalchemy import Float, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, Float, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from survey_app.db import Base
@@ -16,8 +16,10 @@ class ResultBlock(Base):
     """The counts ``name`` (e.g. the frequencies, or the crosstabs by one variable) of one block of responses.
 
     The block holds the responses whose id divided by the block size is
-    ``block``; ``responses`` is how many of them were complete when counted, and
-    ``definition`` identifies what was counted (the questions and how).
+    ``block``; ``responses`` is how many there were when counted and
+    ``revisions`` the sum of their revisions (see
+    :attr:`~survey_app.models.Response.revision`), and ``definition``
+    identifies what was counted (the questions and how).
     """
 
     __tablename__ = "result_blocks"
@@ -29,10 +31,11 @@ class ResultBlock(Base):
     definition: Mapped[str] = mapped_column(String(64))
     block: Mapped[int] = mapped_column(Integer)
     responses: Mapped[int] = mapped_column(Integer)
+    revisions: Mapped[int] = mapped_column(BigInteger)
 
 
 class ResultCount(Base):
-    """One count of a block: respondents (or values) per question, answer and column, of one version.
+    """One count of a block: respondents (or values) per question, answer and column, of one version and status.
 
     A count of a question's numbers (kind ``values``) also keeps their sum, minimum and maximum.
     """
@@ -48,6 +51,7 @@ class ResultCount(Base):
     number: Mapped[float | None] = mapped_column(Float)
     col: Mapped[str | None] = mapped_column(String(64))
     version_id: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20))
     n: Mapped[int] = mapped_column(Integer)
     total: Mapped[float | None] = mapped_column(Float)
     low: Mapped[float | None] = mapped_column(Float)

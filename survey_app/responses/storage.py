@@ -133,6 +133,7 @@ def save_page(session: Session, survey: Survey, version: QuestionnaireVersion, q
         response.data = {"answers": answers}
         response.language, response.current_page = language, next_page
         response.updated_at = utcnow()
+        response.revision = (response.revision or 0) + 1
         try:
             session.flush()
         except IntegrityError:  # the same submission's first page arrived twice at once
@@ -183,6 +184,7 @@ def submit(session: Session, survey: Survey, questionnaire: Questionnaire, submi
         _write_answers(session, response, questionnaire, answers)
     response.status = ResponseStatus.COMPLETE
     response.submitted_at = response.updated_at = utcnow()
+    response.revision += 1
     response.current_page = None
     response.content_hash = content_hash(answers)
     if before_commit is not None:

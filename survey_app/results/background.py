@@ -35,9 +35,9 @@ def counting_job(results: SurveyResults) -> Job | None:
     None too when its filters are not served by kept counts, when few
     responses lack them, or when such a job failed lately (or cannot start).
     """
-    if not results.cached or not cache.covers(results.filters):
-        return None
     plan = results.plan()
+    if not results.cached or not cache.covers(results.filters, plan):
+        return None
     with counting.snapshot(results.session.get_bind()) as connection:
         waiting = cache.backlog(connection, results.survey_id, plan)
     if waiting <= current_app.config["RESULTS_BACKGROUND_THRESHOLD"]:

@@ -285,6 +285,8 @@ def run(connection: Connection,
     one, so that each gets parallel workers (the parts of a UNION ALL would
     share them out, one each); the snapshot makes them see the same data.
     """
+    if not selects:
+        return
     statements = selects if connection.dialect.name == "postgresql" else [union_all(*selects)]
     for statement in statements:
         for (kind, question_id, item, code, number, col, version_id, status, block, n,

@@ -104,8 +104,14 @@ class SurveyResults:
 
     @property
     def variable(self) -> str | None:
-        """The variable the counts are split by: ``filters.breakdown`` if results can be broken down by it."""
-        return self.filters.breakdown if _is_variable(self.questionnaire, self.filters.breakdown) else None
+        """The variable the counts are split by: ``filters.breakdown`` if results can be broken down by it;
+        else the question of the one choice filter, if any (the kept counts split by it serve the filter)."""
+        if _is_variable(self.questionnaire, self.filters.breakdown):
+            return self.filters.breakdown
+        if len(self.filters.choice_filters) == 1 and _is_variable(self.questionnaire,
+                                                                  self.filters.choice_filters[0][0]):
+            return self.filters.choice_filters[0][0]
+        return None
 
     def plan(self) -> Plan:
         """What :meth:`summary` (and the crosstabs by :attr:`variable`) count."""
@@ -161,7 +167,7 @@ def _count(session: Session, survey_id: int, plan: Plan, filters: ResultFilters,
     fresh = None
     passing = selection.passing(survey_id, filters)
     with counting.snapshot(engine) as connection:
-        if cached and cache.covers(filters):
+        if cached and cache.covers(filters, plan):
             found, fresh = cache.read(connection, survey_id, plan, filters)
         else:
             found = _afresh(connection, survey_id, plan, filters, passing)
