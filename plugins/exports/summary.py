@@ -23,7 +23,7 @@ from survey_app.questionnaire import Questionnaire
 from survey_app.questionnaire.texts import Text, localize
 from survey_app.results.queries import SurveyResults
 from survey_app.results.tables import NOT_SHOWN, NOT_STATED, Crosstab, FrequencyTable, ResultFilters
-from survey_app.results.views import standard_label
+from survey_app.results.views import breakdown_variables, standard_label
 
 from .columns import Plan, naive_utc
 from .options import ExportReport
@@ -39,7 +39,8 @@ ROW_HEIGHT_PX = 20
 def write_summary(workbook: Workbook, sheet: SafeSheet, plan: Plan, survey_id: int, questionnaire: Questionnaire,
                   filters: ResultFilters, session: Session, report: ExportReport) -> None:
     """Fill ``sheet`` with the survey's results under ``filters`` (call within ``export_locale``)."""
-    counted = SurveyResults(session, survey_id, questionnaire, filters)
+    offered = breakdown_variables(questionnaire)
+    counted = SurveyResults(session, survey_id, questionnaire, filters, split=offered[0] if offered else None)
     found = counted.summary()
     returned = plugins.hook().result_sections(survey_id=survey_id, questionnaire=questionnaire, filters=filters,
                                               session=session, results=counted)

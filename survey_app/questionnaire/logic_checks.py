@@ -15,7 +15,7 @@ from functools import lru_cache
 
 from survey_app.questionnaire.errors import Problem
 from survey_app.questionnaire.expressions import Expression, ExpressionError, ValueType, check_types
-from survey_app.questionnaire.model import Question, Questionnaire
+from survey_app.questionnaire.model import Questionnaire
 from survey_app.questionnaire.texts import placeholders
 
 #: The type an answer has inside expressions.

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from survey_app.questionnaire.model import OTHER_VALUE, YES_NO_VALUES, Question
+from survey_app.questionnaire.model import YES_NO_VALUES, Question
 from survey_app.questionnaire.patterns import matches
 from survey_app.questionnaire.plugin_types import guarded
 

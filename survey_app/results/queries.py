@@ -94,24 +94,28 @@ class SurveyResults:
     their sums. Pass one object to everything that shows the same page (the
     results page hands it to the plugins' ``result_sections``).
     ``cached=False`` counts every response afresh (the kept counts always agree with that).
+    ``split`` is a variable to split the counts by when the filters name none,
+    so that the views with and without a breakdown by it share one set of kept
+    counts (the results page passes the first variable plugins offer).
     """
 
     def __init__(self, session: Session, survey_id: int, questionnaire: Questionnaire, filters: ResultFilters, *,
-                 cached: bool = True):
+                 cached: bool = True, split: str | None = None):
         self.session, self.survey_id, self.questionnaire, self.filters = session, survey_id, questionnaire, filters
-        self.cached = cached
+        self.cached, self.split = cached, split
         self._counted: dict[str | None, Counts] = {}
 
     @property
     def variable(self) -> str | None:
         """The variable the counts are split by: ``filters.breakdown`` if results can be broken down by it;
-        else the question of the one choice filter, if any (the kept counts split by it serve the filter)."""
+        else the question of the one choice filter, if any (the kept counts split by it serve the filter);
+        else ``split``, if results can be broken down by it."""
         if _is_variable(self.questionnaire, self.filters.breakdown):
             return self.filters.breakdown
         if len(self.filters.choice_filters) == 1 and _is_variable(self.questionnaire,
                                                                   self.filters.choice_filters[0][0]):
             return self.filters.choice_filters[0][0]
-        return None
+        return self.split if _is_variable(self.questionnaire, self.split) else None
 
     def plan(self) -> Plan:
         """What :meth:`summary` (and the crosstabs by :attr:`variable`) count."""

@@ -45,7 +45,7 @@ def results(slug: str):
     offered = breakdown_variables(questionnaire)
     filters, problems = parse_filters(request.args, questionnaire, [v.number for v in survey.versions], offered)
     session = db.session()
-    counted = SurveyResults(session, survey.id, questionnaire, filters)
+    counted = SurveyResults(session, survey.id, questionnaire, filters, split=offered[0] if offered else None)
     job = counting_job(counted)
     if job is not None:
         return render_template("results/counting.html", survey=survey, job=job, state=_counting_state(job))
