@@ -54,6 +54,7 @@ def _add_user(email: str, name: str, role: Role, password: str) -> User:
     if session.execute(select(User).where(func.lower(User.email) == email)).scalar_one_or_none():
         raise click.UsageError(f"an account with the e-mail {email} already exists")
     user = User(email=email, name=name or email, role=role, password_hash=hash_password(password))
+    db.begin_write(session)  # the server may be writing meanwhile
     session.add(user)
     session.commit()
     return user

@@ -126,6 +126,19 @@ def begin_write(db_session: Session) -> None:
     db_session.connection(execution_options={"sqlite_immediate": True})
 
 
+def roll_back_request() -> None:
+    """Roll back the request's session after a failed statement, so that an error page can still read
+    (e.g. the logged-in user, whose row the failed flush expired); a dead connection is discarded."""
+    db_session = g.get("db_session")
+    if db_session is None:
+        return
+    try:
+        db_session.rollback()
+    except DBAPIError as error:
+        log.warning("database connection lost while rolling back: %s", error)
+        db_session.invalidate()
+
+
 def _close_session(_exc: BaseException | None) -> None:
     """Close the request's session. The answer is already made: a connection that
     died meanwhile (the database restarting) is discarded, never turned into a 500."""

@@ -9,6 +9,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, OperationalError, PendingRollbackError
 from werkzeug.exceptions import HTTPException
 
+from survey_app import db
 from survey_app.questionnaire.plugin_types import QuestionTypeFailed
 from survey_app.surveys import VersionUnavailable
 
@@ -51,6 +52,7 @@ def _csrf_error(_error: CSRFError):
 
 def _database_unavailable(error: Exception):
     log.warning("database unavailable: %s", error)
+    db.roll_back_request()
     return _page(503, _("Please try again in a moment"),
                  _("The service is busy or restarting. Your earlier answers are safe; send this page again."))
 
@@ -64,4 +66,5 @@ def _version_unavailable(error: VersionUnavailable | QuestionTypeFailed):
 
 def _unexpected_error(error: Exception):
     log.exception("unexpected error", exc_info=error)
+    db.roll_back_request()
     return _page(500, _("Something went wrong on our side"), _("The problem has been logged. Please try again."))

@@ -57,8 +57,10 @@ def users():
         if session.execute(select(User).where(func.lower(User.email) == email)).scalar_one_or_none():
             form.email.errors.append(_("An account with this e-mail already exists."))
         else:
+            password_hash = hash_password(form.password.data)  # slow: before taking the write lock
+            db.begin_write(session)  # SQLite: a read transaction cannot take the write lock once another wrote
             session.add(User(email=email, name=form.name.data.strip(), role=Role(form.role.data),
-                             password_hash=hash_password(form.password.data)))
+                             password_hash=password_hash))
             session.commit()
             flash(_("Account created."), "success")
             return redirect(url_for("admin.users"))
@@ -76,6 +78,7 @@ def toggle_user(user_id: int):
     user = session.get(User, user_id) or abort(404)
     if user.id == current_user.id:
         abort(400, _("You cannot disable your own account."))
+    db.begin_write(session)
     user.is_enabled = not user.is_enabled
     user.session_generation += 1
     session.commit()

@@ -69,7 +69,9 @@ def change_password():
         if not verify_password(user.password_hash, form.current.data):
             form.current.errors.append(_("This is not your current password."))
         else:
-            user.password_hash = hash_password(form.new.data)
+            password_hash = hash_password(form.new.data)  # slow: before taking the write lock
+            db.begin_write(db.session())  # SQLite: a read transaction cannot take the write lock once another wrote
+            user.password_hash = password_hash
             user.session_generation += 1
             db.session().commit()
             login_user(user)  # this session carries the new generation; the others are void

@@ -49,6 +49,7 @@ def share(slug: str):
     if form.email.errors:
         return _page(survey, form, 422)
     role = SurveyRole.EDITOR if user.role is Role.RESEARCHER else SurveyRole.VIEWER
+    db.begin_write(session)  # SQLite: a read transaction cannot take the write lock once another wrote
     member = next((member for member in survey.members if member.user_id == user.id), None)
     if member is None:
         survey.members.append(SurveyMember(user_id=user.id, role=role))
@@ -72,6 +73,7 @@ def unshare(slug: str):
     if member is None:
         abort(404)
     name = member.user.name
+    db.begin_write(db.session())
     survey.members.remove(member)
     db.session().commit()
     flash(_("“%(title)s” is no longer shared with %(name)s.", title=survey.title, name=name), "success")

@@ -232,6 +232,7 @@ def set_status(slug: str):
         abort(400)
     if survey.latest_version is None and form.status.data == SurveyStatus.OPEN.value:
         abort(400, _("Publish a questionnaire before opening the survey."))
+    db.begin_write(db.session())  # SQLite: a read transaction cannot take the write lock once another wrote
     survey.status = SurveyStatus(form.status.data)
     db.session().commit()
     title = survey.title
