@@ -40,7 +40,7 @@ def counting_job(results: SurveyResults) -> Job | None:
         return None
     with counting.snapshot(results.session.get_bind()) as connection:
         waiting = cache.backlog(connection, results.survey_id, plan)
-    if waiting <= current_app.config["RESULTS_BACKGROUND_THRESHOLD"]:
+    if waiting <= max(current_app.config["RESULTS_BACKGROUND_THRESHOLD"], 0):
         return None
     params = {"variable": plan.variable}
     if _failed_lately(results, params):
