@@ -250,9 +250,10 @@ def store(engine: Engine, fresh: Fresh) -> None:
                 {"survey_id": fresh.survey_id, "name": fresh.name, "definition": fresh.definition, "block": number,
                  "responses": fresh.signatures[number][0], "revisions": fresh.signatures[number][1]}
                 for number in fresh.blocks]).all()
-            writer.execute(insert(ResultCount), [_row(block_id, key, n, fresh.blocks[number].numbers.get(key))
-                                                 for number, block_id in made
-                                                 for key, n in fresh.blocks[number].items()])
+            # One Core executemany: the ORM would split the rows by which of their columns are NULL.
+            writer.execute(insert(ResultCount.__table__), [
+                _row(block_id, key, n, fresh.blocks[number].numbers.get(key))
+                for number, block_id in made for key, n in fresh.blocks[number].items()])
             writer.commit()
         except DBAPIError as error:  # another page stored these blocks meanwhile, or the database is busy
             writer.rollback()
