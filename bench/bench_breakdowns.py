@@ -24,10 +24,10 @@ against a bare baseline (hand-written SQL over the same tables):
   page shows its progress: the time until the results show), then views
   served by the kept counts (with and without the breakdown), after new
   responses, with partial responses, filtered by date (the last 30 days: the
-  boundary falls inside the data), by version, and by a choice (without a
-  breakdown from the counts split by its question; with one, counted
-  afresh), each against the bare crosstabs by gender (which give the
-  frequencies too);
+  boundary falls inside the data), by version, by a choice (from the counts
+  split by its question, and by gender too with the breakdown) and by two
+  choices (counted afresh), each against the bare crosstabs by gender (which
+  give the frequencies too);
 * after those, from a cold cache (every kept count deleted), the peak Python
   memory (``tracemalloc``) of counting the page's frequencies and crosstabs,
   which fills the kept counts, against that of the bare statements' ``.all()``.
@@ -327,11 +327,14 @@ def measure(url: str, backend: str, questionnaire: Questionnaire) -> list[dict]:
     month_ago = (utcnow() - timedelta(days=30)).date()
     pages.append(("breakdown by gender, filtered by date, last 30 days",
                   fastest(page(f"?breakdown=gender&from={month_ago.isoformat()}"), RUNS)))
-    pages.append(("breakdown by gender, filtered by a choice (counted afresh)",
-                  fastest(page("?breakdown=gender&where=q01:c1"), RUNS)))
     until_shown(client, "?where=q01:c1")()  # the counts split by q01, kept once
     pages.append(("no breakdown, filtered by a choice (kept counts split by its question)",
                   fastest(page("?where=q01:c1"), RUNS)))
+    until_shown(client, "?breakdown=gender&where=q01:c1")()  # the counts split by gender and q01, kept once
+    pages.append(("breakdown by gender, filtered by a choice (kept counts split by both)",
+                  fastest(page("?breakdown=gender&where=q01:c1"), RUNS)))
+    pages.append(("breakdown by gender, filtered by two choices (counted afresh)",
+                  fastest(page("?breakdown=gender&where=q01:c1&where=q02:c2"), RUNS)))
     pages.append(("breakdown by gender, filtered by version",
                   fastest(page("?breakdown=gender&version=1"), RUNS)))
     for what, value in pages:

@@ -94,7 +94,7 @@ def world(app, make_user):
         (jobs_folder(app) / "export.csv").write_text("_id\r\n")
         job = Job(kind=work_path(run_export), survey_id=survey.id, created_by_id=users["owner"].id,
                   params={"format": "csv", "arguments": []}, status=JobStatus.DONE, result_path="export.csv")
-        counting = Job(kind=work_path(fill_counts), survey_id=survey.id, params={"variable": None},
+        counting = Job(kind=work_path(fill_counts), survey_id=survey.id, params={"variable": None, "within": None},
                        status=JobStatus.RUNNING, done=0, total=0)
         session.add_all([job, counting])
         session.commit()

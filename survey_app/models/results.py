@@ -27,7 +27,7 @@ class ResultBlock(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"))
-    name: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(200))
     definition: Mapped[str] = mapped_column(String(64))
     block: Mapped[int] = mapped_column(Integer)
     responses: Mapped[int] = mapped_column(Integer)
@@ -35,7 +35,8 @@ class ResultBlock(Base):
 
 
 class ResultCount(Base):
-    """One count of a block: respondents (or values) per question, answer and column, of one version and status.
+    """One count of a block: respondents (or values) per question, answer, column (the breakdown variable's
+    code) and ``within`` (a filter question's code), of one version and status.
 
     A count of a question's numbers (kind ``values``) also keeps their sum, minimum and maximum.
     """
@@ -50,6 +51,7 @@ class ResultCount(Base):
     code: Mapped[str | None] = mapped_column(String(64))
     number: Mapped[float | None] = mapped_column(Float)
     col: Mapped[str | None] = mapped_column(String(64))
+    within: Mapped[str | None] = mapped_column(String(64))
     version_id: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(20))
     n: Mapped[int] = mapped_column(Integer)

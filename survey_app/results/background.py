@@ -21,8 +21,7 @@ from survey_app.jobs.running import work_path
 from survey_app.models import Job, JobStatus, Survey
 from survey_app.models.types import utcnow
 from survey_app.results import cache, counting
-from survey_app.results.queries import SurveyResults
-from survey_app.results.tables import ResultFilters
+from survey_app.results.queries import SurveyResults, counted_questions
 from survey_app.surveys import questionnaire_of
 
 #: After a counting job failed, pages count while the user waits for this long rather than start another.
@@ -42,7 +41,7 @@ def counting_job(results: SurveyResults) -> Job | None:
         waiting = cache.backlog(connection, results.survey_id, plan)
     if waiting <= max(current_app.config["RESULTS_BACKGROUND_THRESHOLD"], 0):
         return None
-    params = {"variable": plan.variable}
+    params = {"variable": plan.variable, "within": plan.within}
     if _failed_lately(results, params):
         return None
     job = start_job(results.session, fill_counts, params, survey_id=results.survey_id)
@@ -58,12 +57,13 @@ def _failed_lately(results: SurveyResults, params: dict) -> bool:
 
 
 def fill_counts(job: RunningJob) -> None:
-    """Work function: fill the kept counts of the survey's results, split by ``params["variable"]`` (or not)."""
+    """Work function: fill the kept counts of the survey's results, split by ``params["variable"]`` and
+    ``params["within"]`` (or not)."""
     survey = job.session.get(Survey, job.survey_id)
     if survey is None or survey.latest_version is None:
         return
-    results = SurveyResults(job.session, survey.id, questionnaire_of(survey.latest_version),
-                            ResultFilters(breakdown=job.params.get("variable")))
+    plan = counting.full_plan(counted_questions(questionnaire_of(survey.latest_version)), job.params.get("variable"),
+                              job.params.get("within"))
     engine = job.session.get_bind()
     job.session.close()  # nothing pending: the counting reads and writes on connections of its own
-    cache.fill(engine, survey.id, results.plan(), job.progress)
+    cache.fill(engine, survey.id, plan, job.progress)

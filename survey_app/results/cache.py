@@ -62,9 +62,9 @@ _COMPLETE = ResponseStatus.COMPLETE
 
 def covers(filters: ResultFilters, plan: Plan) -> bool:
     """Whether :func:`read` can serve ``filters`` counting ``plan``: any filters but a choice filter, or one
-    choice of the question ``plan`` is split by (that column of the counts)."""
+    choice of a question ``plan`` is split by (its ``variable`` or its ``within``: a part of the counts)."""
     return not filters.choice_filters or (len(filters.choice_filters) == 1
-                                          and filters.choice_filters[0][0] == plan.variable)
+                                          and filters.choice_filters[0][0] in (plan.variable, plan.within))
 
 
 Signature = tuple[int, int]  # (responses, sum of their revisions)
@@ -100,7 +100,7 @@ def read(connection: Connection, survey_id: int, plan: Plan, filters: ResultFilt
 
     Also returns the blocks counted afresh that :func:`store` should keep (None with date or version filters).
     """
-    chosen = {value for _question_id, value in filters.choice_filters}
+    chosen = _chosen(filters, plan)
     blocks = _blocks(connection, survey_id, _name(plan), plan.definition, filters)
     whole = not selection.in_dates(filters) and not filters.version_numbers
     if whole:  # every response of the changed blocks, to keep them whole
@@ -109,7 +109,7 @@ def read(connection: Connection, survey_id: int, plan: Plan, filters: ResultFilt
     else:
         passing = selection.passing(survey_id, filters).where(_in_blocks(sorted(blocks.counted)))
     fresh = Fresh(survey_id, _name(plan), plan.definition, blocks.counted) if whole else None
-    responses = counting.counted_responses(survey_id, passing, plan.variable, _block() if whole else None)
+    responses = counting.counted_responses(survey_id, passing, plan, _block() if whole else None)
     join = (Join.PLANNED if connection.dialect.name != "sqlite"
             else Join.RESPONSES_FIRST if blocks.live * 4 <= blocks.total else Join.ANSWERS_FIRST)
     selects = counting.count_selects(survey_id, plan, responses, join) if blocks.counted else []
@@ -117,11 +117,21 @@ def read(connection: Connection, survey_id: int, plan: Plan, filters: ResultFilt
         selects.append(_kept_select(survey_id, blocks.kept, filters))
     found = Counts()
     for key, block, n, numbers in counting.run(connection, selects):
-        if (not filters.completed_only or key.status is _COMPLETE) and (not chosen or key.col in chosen):
+        if (not filters.completed_only or key.status is _COMPLETE) and chosen(key):
             found.add(key, n, numbers)
         if fresh is not None and block is not None:
             fresh.blocks[block].add(key, n, numbers)
     return found, fresh
+
+
+def _chosen(filters: ResultFilters, plan: Plan) -> Callable[[Key], bool]:
+    """Whether a key counts responses that pass the choice filter of ``filters`` (see :func:`covers`)."""
+    if not filters.choice_filters:
+        return lambda _key: True
+    question_id, value = filters.choice_filters[0]
+    if question_id == plan.variable:
+        return lambda key: key.col == value
+    return lambda key: key.within == value
 
 
 def backlog(connection: Connection, survey_id: int, plan: Plan) -> int:
@@ -152,7 +162,7 @@ def _count_blocks(connection: Connection, survey_id: int, plan: Plan, numbers: S
         select(block, func.count(), func.coalesce(func.sum(Response.revision), 0))
         .where(Response.survey_id == survey_id, chosen).group_by(block))}
     passing = select(Response.id, Response.version_id, Response.status).where(Response.survey_id == survey_id, chosen)
-    responses = counting.counted_responses(survey_id, passing, plan.variable, _block())
+    responses = counting.counted_responses(survey_id, passing, plan, _block())
     join = Join.PLANNED if connection.dialect.name != "sqlite" else Join.RESPONSES_FIRST
     fresh = Fresh(survey_id, _name(plan), plan.definition, signatures)
     for key, block, n, numbers_counted in counting.run(connection,
@@ -162,8 +172,10 @@ def _count_blocks(connection: Connection, survey_id: int, plan: Plan, numbers: S
 
 
 def _name(plan: Plan) -> str:
-    """What a block's counts are of: the frequencies, or (with) the crosstabs by a variable."""
-    return f"crosstabs:{plan.variable}" if plan.variable else "frequencies"
+    """What a block's counts are of: the frequencies, or (with) the crosstabs by a variable; and what
+    question's codes split them further."""
+    name = f"crosstabs:{plan.variable}" if plan.variable else "frequencies"
+    return f"{name} within:{plan.within}" if plan.within else name
 
 
 def _in_blocks(numbers: Sequence[int]) -> ColumnElement[bool]:
@@ -211,7 +223,7 @@ def _kept_select(survey_id: int, kept_ids: Sequence[int], filters: ResultFilters
     ask for), in the columns of :func:`~survey_app.results.counting.count_selects`."""
     kept = ResultCount.__table__
     columns = (kept.c.kind, kept.c.question_id, kept.c.item, kept.c.code, kept.c.number, kept.c.col,
-               kept.c.version_id, kept.c.status)
+               kept.c.within, kept.c.version_id, kept.c.status)
     chosen = [kept.c.block_id.in_(kept_ids)]
     if filters.completed_only:
         chosen.append(kept.c.status == _COMPLETE.value)
@@ -262,7 +274,8 @@ def store(engine: Engine, fresh: Fresh) -> None:
 
 def _row(block_id: int, key: Key, n: int, numbers: Numbers | None) -> dict:
     return {"block_id": block_id, "kind": key.kind, "question_id": key.question_id, "item": key.item,
-            "code": key.code, "number": key.number, "col": key.col, "version_id": key.version_id,
+            "code": key.code, "number": key.number, "col": key.col, "within": key.within,
+            "version_id": key.version_id,
             "status": key.status.value, "n": n,
             "total": numbers.total if numbers else None, "low": numbers.low if numbers else None,
             "high": numbers.high if numbers else None}

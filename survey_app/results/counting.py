@@ -54,6 +54,7 @@ class Key(NamedTuple):
     code: str | None
     number: float | None
     col: str | None
+    within: str | None
     version_id: int
     status: ResponseStatus
 
@@ -108,13 +109,15 @@ class Plan:
     """What one statement counts: the rows of the questions ``rows`` (None: of every question),
     respondents per group of the questions ``repeated``, respondents who answered each of
     ``several``, the numbers of the questions ``summed`` (their other rows are counted as rows);
-    and the breakdown ``variable``."""
+    split by the breakdown ``variable`` (a key's ``col``) and the question ``within`` (a key's
+    ``within``: the code of a choice filter's question, so that its counts serve the filter)."""
 
     rows: tuple[str, ...] | None = None
     repeated: tuple[str, ...] = ()
     several: tuple[str, ...] = ()
     variable: str | None = None
     summed: tuple[str, ...] = ()
+    within: str | None = None
 
     @property
     def definition(self) -> str:
@@ -122,8 +125,9 @@ class Plan:
         return hashlib.sha256(repr(self).encode("utf-8")).hexdigest()
 
 
-def full_plan(questions: Sequence[Question], variable: str | None = None) -> Plan:
-    """What the frequency tables of ``questions`` need, split by ``variable`` (when given) for their crosstabs.
+def full_plan(questions: Sequence[Question], variable: str | None = None, within: str | None = None) -> Plan:
+    """What the frequency tables of ``questions`` need, split by ``variable`` (when given) for their crosstabs,
+    and by ``within`` (when given) for a choice filter on that question.
 
     Summing a question's counts over the variable's columns gives its
     frequencies, so one count serves both.
@@ -131,7 +135,8 @@ def full_plan(questions: Sequence[Question], variable: str | None = None) -> Pla
     repeated = tuple(question.id for question in questions if question.repeat_id is not None)
     several = tuple(question.id for question in questions
                     if question.type in ("multiple_choice", "matrix") or question.repeat_id is not None)
-    return Plan(None, repeated, several, variable, tuple(question.id for question in questions if is_summed(question)))
+    return Plan(None, repeated, several, variable, tuple(question.id for question in questions if is_summed(question)),
+                within)
 
 
 def is_summed(question: Question) -> bool:
@@ -148,29 +153,31 @@ def crosstab_plan(questions: Sequence[Question], variable: str) -> Plan:
     return Plan(tuple(question.id for question in questions), (), multiple, variable)
 
 
-def counted_responses(survey_id: int, passing: Select, variable: str | None,
-                      block: ColumnElement[int] | None = None) -> CTE:
+def counted_responses(survey_id: int, passing: Select, plan: Plan, block: ColumnElement[int] | None = None) -> CTE:
     """The responses to count, as a CTE ``r`` (see :func:`responses_query`)."""
-    return as_cte(responses_query(survey_id, passing, variable, block))
+    return as_cte(responses_query(survey_id, passing, plan, block))
 
 
-def responses_query(survey_id: int, passing: Select, variable: str | None,
-                    block: ColumnElement[int] | None = None) -> Select:
+def responses_query(survey_id: int, passing: Select, plan: Plan, block: ColumnElement[int] | None = None) -> Select:
     """``passing`` (columns ``id``, ``version_id``, ``status``) with ``block`` (the block the cache
-    counts a response in, else NULL) and ``col``, the response's code for ``variable`` (NULL
-    without one, or without a variable)."""
+    counts a response in, else NULL), ``col`` and ``within``: the response's codes for the plan's
+    ``variable`` and ``within`` questions (NULL without an answer, or without such a question)."""
     passing = passing.add_columns((block if block is not None else cast(null(), Integer)).label("block"))
     rows = passing.subquery("p")
-    if variable is None:
-        return select(rows, cast(null(), String(64)).label("col"))
-    # The variable's answer rows (outside repeat groups: one per respondent, with no
-    # item), read off the answers' covering index once, then joined to the responses.
-    answer = Answer.__table__.alias("v")
-    stated = as_cte(select(answer.c.response_id, answer.c.code)
-                    .where(answer.c.survey_id == survey_id, answer.c.question_id == variable, answer.c.item == "",
-                           answer.c.code.is_not(None)), "v")
-    return select(rows, stated.c.code.label("col")).select_from(
-        rows.outerjoin(stated, stated.c.response_id == rows.c.id))
+    columns, source = [rows], rows
+    for name, question_id in (("col", plan.variable), ("within", plan.within)):
+        if question_id is None:
+            columns.append(cast(null(), String(64)).label(name))
+            continue
+        # The question's answer rows (outside repeat groups: one per respondent, with no
+        # item), read off the answers' covering index once, then joined to the responses.
+        answer = Answer.__table__.alias(f"{name}_answers")
+        stated = as_cte(select(answer.c.response_id, answer.c.code)
+                        .where(answer.c.survey_id == survey_id, answer.c.question_id == question_id,
+                               answer.c.item == "", answer.c.code.is_not(None)), f"{name}_codes")
+        columns.append(stated.c.code.label(name))
+        source = source.outerjoin(stated, stated.c.response_id == rows.c.id)
+    return select(*columns).select_from(source)
 
 
 def as_cte(query: Select, name: str = "r") -> CTE:
@@ -207,13 +214,13 @@ class Join(enum.Enum):
 def count_selects(survey_id: int, plan: Plan, responses: FromClause, join: Join) -> list[Select]:
     """The SELECTs (see :func:`run`) counting ``plan`` over ``responses`` (see :func:`counted_responses`).
 
-    Each has the columns kind, question_id, item, code, number, col,
+    Each has the columns kind, question_id, item, code, number, col, within,
     version_id, status, block, n, total, low and high (the last three: the
     :class:`Numbers` of a ``values`` count, else NULL).
     """
     answer = Answer.__table__.alias("a")
     joined, on_survey = join.of(survey_id, answer, responses)
-    splits = [responses.c.col, responses.c.version_id, responses.c.status, responses.c.block]
+    splits = [responses.c.col, responses.c.within, responses.c.version_id, responses.c.status, responses.c.block]
     respondents = func.count(distinct(answer.c.response_id)).label("n")
     selects = [select(literal(RESPONSES), literal(""), literal(""), typed_null("code"), typed_null("number"),
                       *splits, func.count().label("n"), *no_numbers()).select_from(responses).group_by(*splits),
@@ -289,10 +296,10 @@ def run(connection: Connection,
         return
     statements = selects if connection.dialect.name == "postgresql" else [union_all(*selects)]
     for statement in statements:
-        for (kind, question_id, item, code, number, col, version_id, status, block, n,
+        for (kind, question_id, item, code, number, col, within, version_id, status, block, n,
              total, low, high) in connection.execute(statement):
-            yield (Key(kind, question_id, item, code, number, col, version_id, ResponseStatus(status)), block, n,
-                   None if total is None else Numbers(total, low, high))
+            yield (Key(kind, question_id, item, code, number, col, within, version_id, ResponseStatus(status)), block,
+                   n, None if total is None else Numbers(total, low, high))
 
 
 def count(connection: Connection, survey_id: int, plan: Plan, responses: CTE, join: Join) -> Counts:

@@ -25,7 +25,7 @@ from survey_app.results.counting import (ANSWERED, RESPONSES, Counts, Join, Key,
 #: The most splits counted side by side; beyond, grouping (and sorting) costs less.
 LIMIT = 24
 
-Split = tuple[str | None, int, ResponseStatus]  # (col, version id, status)
+Split = tuple[str | None, str | None, int, ResponseStatus]  # (col, within, version id, status)
 
 
 def count(connection: Connection, survey_id: int, plan: Plan, passing: Select,
@@ -33,42 +33,49 @@ def count(connection: Connection, survey_id: int, plan: Plan, passing: Select,
     """Count ``plan`` over the responses ``passing`` selects (of ``statuses``), in one statement.
 
     The splits are every (code of the variable found in the answers, or none;
-    version of the survey; status): run in one read transaction with the
-    statements that find them. Returns None when there are more than
-    :data:`LIMIT`.
+    the same of the ``within`` question; version of the survey; status): run
+    in one read transaction with the statements that find them. Returns None
+    when there are more than :data:`LIMIT`.
     """
     versions = connection.execute(select(QuestionnaireVersion.id)
                                   .where(QuestionnaireVersion.survey_id == survey_id)).scalars().all()
-    codes: list[str | None] = [None]
-    if plan.variable is not None:
-        answer = Answer.__table__
-        codes += connection.execute(select(answer.c.code).distinct().where(
-            answer.c.survey_id == survey_id, answer.c.question_id == plan.variable, answer.c.item == "",
-            answer.c.code.is_not(None))).scalars().all()
-    splits: list[Split] = list(product(codes, versions, statuses))
+    splits: list[Split] = list(product(_codes(connection, survey_id, plan.variable),
+                                       _codes(connection, survey_id, plan.within), versions, statuses))
     if len(splits) > LIMIT:
         return None
-    query = responses_query(survey_id, passing, plan.variable)
-    col, version_id, status = (query.selected_columns[name] for name in ("col", "version_id", "status"))
-    number = case(*((and_(col.is_(None) if code is None else col == code, version_id == version,
-                          status == each), index) for index, (code, version, each) in enumerate(splits)))
+    query = responses_query(survey_id, passing, plan)
+    col, within, version_id, status = (query.selected_columns[name]
+                                       for name in ("col", "within", "version_id", "status"))
+    number = case(*((and_(col.is_(None) if code is None else col == code,
+                          within.is_(None) if chosen is None else within == chosen, version_id == version,
+                          status == each), index) for index, (code, chosen, version, each) in enumerate(splits)))
     responses = as_cte(query.add_columns(number.label("g")))
     found = Counts()
     for kind, question_id, item, code, value, *counts in connection.execute(
             union_all(*_selects(survey_id, plan, responses, len(splits)))):
-        for (col_code, version, each), n in zip(splits, counts):
+        for (col_code, chosen, version, each), n in zip(splits, counts):
             if n:
-                found.add(Key(kind, question_id, item, code, value, col_code, version, each), n)
+                found.add(Key(kind, question_id, item, code, value, col_code, chosen, version, each), n)
     if plan.summed:
         answer = Answer.__table__.alias("a")
         joined, on_survey = Join.ANSWERS_FIRST.of(survey_id, answer, responses)
         summed = values_part(plan, answer, joined, on_survey,
-                             [responses.c.col, responses.c.version_id, responses.c.status])
-        for kind, question_id, item, code, value, col_code, version, each, n, total, low, high in (
+                             [responses.c.col, responses.c.within, responses.c.version_id, responses.c.status])
+        for kind, question_id, item, code, value, col_code, chosen, version, each, n, total, low, high in (
                 connection.execute(summed)):
-            found.add(Key(kind, question_id, item, code, value, col_code, version, ResponseStatus(each)), n,
+            found.add(Key(kind, question_id, item, code, value, col_code, chosen, version, ResponseStatus(each)), n,
                       Numbers(total, low, high))
     return found
+
+
+def _codes(connection: Connection, survey_id: int, question_id: str | None) -> list[str | None]:
+    """The codes the answers give the question ``question_id``, and None (no answer, or no such question)."""
+    if question_id is None:
+        return [None]
+    answer = Answer.__table__
+    return [None, *connection.execute(select(answer.c.code).distinct().where(
+        answer.c.survey_id == survey_id, answer.c.question_id == question_id, answer.c.item == "",
+        answer.c.code.is_not(None))).scalars()]
 
 
 def _selects(survey_id: int, plan: Plan, responses, splits: int) -> list[Select]:

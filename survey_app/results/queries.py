@@ -119,11 +119,12 @@ class SurveyResults:
 
     def plan(self) -> Plan:
         """What :meth:`summary` (and the crosstabs by :attr:`variable`) count."""
-        return counting.full_plan(self._questions(), self.variable)
+        return self._plan(self.variable)
 
     def summary(self) -> Summary:
         """Frequency tables (and numeric summaries) of every answerable question, in questionnaire order."""
-        return _summary(self.session, self.survey_id, self._questions(), self._counts(self.variable))
+        return _summary(self.session, self.survey_id, counted_questions(self.questionnaire),
+                        self._counts(self.variable))
 
     def crosstabs(self, variable: str, question_ids: Sequence[str] | None = None) -> list[Crosstab]:
         """Every question (or those named) by the single-choice question ``variable``.
@@ -147,15 +148,25 @@ class SurveyResults:
                             cached=False)
         return _crosstabs(self.session, self.survey_id, questions, self.questionnaire.questions[variable], counts)
 
-    def _questions(self) -> list[Question]:
-        return [question for question in self.questionnaire.all_questions() if question.type not in ("note", "repeat")]
+    def _plan(self, variable: str | None) -> Plan:
+        """Every question's counts split by ``variable``, and by the question of a choice filter on another
+        variable (the kept counts split by both then serve the filter)."""
+        choices = self.filters.choice_filters
+        within = (choices[0][0] if len(choices) == 1 and choices[0][0] != variable and variable is not None
+                  and _is_variable(self.questionnaire, choices[0][0]) else None)
+        return counting.full_plan(counted_questions(self.questionnaire), variable, within)
 
     def _counts(self, variable: str | None) -> Counts:
         """Every question's counts, split by ``variable`` (None: not split), counted once."""
         if variable not in self._counted:
-            plan = counting.full_plan(self._questions(), variable)
-            self._counted[variable] = _count(self.session, self.survey_id, plan, self.filters, self.cached)
+            self._counted[variable] = _count(self.session, self.survey_id, self._plan(variable), self.filters,
+                                             self.cached)
         return self._counted[variable]
+
+
+def counted_questions(questionnaire: Questionnaire) -> list[Question]:
+    """The questions of ``questionnaire`` the results count (all but notes and repeat groups themselves)."""
+    return [question for question in questionnaire.all_questions() if question.type not in ("note", "repeat")]
 
 
 def _is_variable(questionnaire: Questionnaire, question_id: str | None) -> bool:
@@ -187,8 +198,7 @@ def _afresh(connection: Connection, survey_id: int, plan: Plan, filters: ResultF
     statuses = (_COMPLETE,) if filters.completed_only else tuple(ResponseStatus)
     found = pivot.count(connection, survey_id, plan, passing, statuses) if sqlite else None
     if found is None:
-        found = counting.count(connection, survey_id, plan, counting.counted_responses(survey_id, passing,
-                                                                                       plan.variable),
+        found = counting.count(connection, survey_id, plan, counting.counted_responses(survey_id, passing, plan),
                                counting.Join.ANSWERS_FIRST if sqlite else counting.Join.PLANNED)
     return found
 

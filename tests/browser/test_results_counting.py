@@ -33,7 +33,7 @@ def counting_job(live_server, monkeypatch) -> int:
         save_page(session, survey, survey.latest_version, live_server.questionnaires[SLUG],
                   submission_id=uuid.uuid4().hex, language="en", page_answers={"gender": "female"}, next_page=None)
         job = Job(kind=work_path(fill_counts), survey_id=survey.id, status=JobStatus.RUNNING, done=0, total=0,
-                  params={"variable": "gender"})  # the first variable the survey offers
+                  params={"variable": "gender", "within": None})  # split by the first variable offered
         session.add(job)
         session.commit()
         job_id = job.id
