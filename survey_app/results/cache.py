@@ -157,12 +157,13 @@ def fill(engine: Engine, survey_id: int, plan: Plan, progress: Callable[[int, in
 
 def _count_blocks(connection: Connection, survey_id: int, plan: Plan, numbers: Sequence[int]) -> Fresh:
     """The counts of the responses of the blocks ``numbers`` (sorted), by block."""
-    chosen, block = _in_blocks(numbers), _block()
+    in_blocks, block = _in_blocks(numbers), _block()
     signatures = {number: (n, revisions) for number, n, revisions in connection.execute(
         select(block, func.count(), func.coalesce(func.sum(Response.revision), 0))
-        .where(Response.survey_id == survey_id, chosen).group_by(block))}
-    passing = select(Response.id, Response.version_id, Response.status).where(Response.survey_id == survey_id, chosen)
-    responses = counting.counted_responses(survey_id, passing, plan, _block())
+        .where(Response.survey_id == survey_id, in_blocks).group_by(block))}
+    passing = select(Response.id, Response.version_id, Response.status).where(Response.survey_id == survey_id,
+                                                                              in_blocks)
+    responses = counting.counted_responses(survey_id, passing, plan, block)
     join = Join.PLANNED if connection.dialect.name != "sqlite" else Join.RESPONSES_FIRST
     fresh = Fresh(survey_id, _name(plan), plan.definition, signatures)
     for key, block, n, numbers_counted in counting.run(connection,

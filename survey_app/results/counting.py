@@ -7,8 +7,9 @@ so its cost does not grow with the number of questions;
 and crosstab cells off these groups. Two more parts count what groups cannot
 tell: respondents (not entries) inside repeat groups, and respondents with
 any answer to a question stored in several rows. Every count is split by the
-response's questionnaire version, status and column (its code for the
-breakdown variable, NULL when it has none), and by the block of its id when
+response's questionnaire version, status, column (its code for the breakdown
+variable, NULL when it has none) and ``within`` (its code for a choice
+filter's question, when the plan names one), and by the block of its id when
 the cache asks (see :mod:`survey_app.results.cache`).
 
 Kinds of count (the ``kind`` of a :class:`Key`):

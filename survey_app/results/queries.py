@@ -5,12 +5,13 @@ The database does every count, for every question at once (see
 SQLite); Python only arranges the counts into tables. The numbers
 respondents type are summarized in SQL (count, sum, minimum, maximum, and
 the median, :mod:`survey_app.results.medians`), not counted value by value,
-so memory does not grow with the number of distinct values. Without choice
-filters, the complete responses' counts are kept between pages
-(:mod:`survey_app.results.cache`) and only what changed since, or what falls
-partly within the dates asked for, is counted again. Either way the counts
-come from one snapshot of the database and are exactly those of counting
-every response afresh (``cached=False``).
+so memory does not grow with the number of distinct values. The counts are
+kept between pages (:mod:`survey_app.results.cache`), split by status,
+version, the breakdown variable and the question of one choice filter, and
+only what changed since, or what falls partly within the dates asked for, is
+counted again; two or more choice filters are counted afresh. Either way the
+counts come from one snapshot of the database and are exactly those of
+counting every response afresh (``cached=False``).
 Question ids, codes and dates only ever reach SQL as bound parameters.
 
 Definitions
