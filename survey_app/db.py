@@ -6,6 +6,7 @@ global), so tests can build as many apps as they like side by side.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import Flask, current_app, g
@@ -128,25 +129,24 @@ def begin_write(db_session: Session) -> None:
 
 def roll_back_request() -> None:
     """Roll back the request's session after a failed statement, so that an error page can still read
-    (e.g. the logged-in user, whose row the failed flush expired); a dead connection is discarded."""
+    (e.g. the logged-in user, whose row the failed flush expired)."""
     db_session = g.get("db_session")
-    if db_session is None:
-        return
-    try:
-        db_session.rollback()
-    except DBAPIError as error:
-        log.warning("database connection lost while rolling back: %s", error)
-        db_session.invalidate()
+    if db_session is not None:
+        _end(db_session, db_session.rollback, "rolling back")
 
 
 def _close_session(_exc: BaseException | None) -> None:
-    """Close the request's session. The answer is already made: a connection that
-    died meanwhile (the database restarting) is discarded, never turned into a 500."""
+    """Close the request's session (the answer is already made)."""
     db_session = g.pop("db_session", None)
-    if db_session is None:
-        return
+    if db_session is not None:
+        _end(db_session, db_session.close, "closing a session")
+
+
+def _end(db_session: Session, end: Callable[[], None], doing: str) -> None:
+    """Call ``end`` (the session's rollback or close): a connection that died meanwhile (the database
+    restarting) is discarded, never turned into a 500."""
     try:
-        db_session.close()
+        end()
     except DBAPIError as error:
-        log.warning("database connection lost while closing a session: %s", error)
+        log.warning("database connection lost while %s: %s", doing, error)
         db_session.invalidate()

@@ -6,12 +6,11 @@ page can be added without deciding who may see it.
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
 
 from survey_app import db
 from survey_app.jobs.files import jobs_folder
 from survey_app.jobs.running import work_path
-from survey_app.models import Job, JobStatus, Survey, SurveyMember, SurveyRole, SurveyStatus, User
+from survey_app.models import Job, JobStatus, SurveyMember, SurveyRole, SurveyStatus
 from survey_app.questionnaire import load_questionnaire
 from survey_app.results.background import fill_counts
 from survey_app.surveys import import_survey
