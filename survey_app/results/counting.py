@@ -111,7 +111,8 @@ class Plan:
     respondents per group of the questions ``repeated``, respondents who answered each of
     ``several``, the numbers of the questions ``summed`` (their other rows are counted as rows);
     split by the breakdown ``variable`` (a key's ``col``) and the question ``within`` (a key's
-    ``within``: the code of a choice filter's question, so that its counts serve the filter)."""
+    ``within``: the code of a choice filter's question, so that its counts serve the filter); and the
+    responses themselves unless ``responses`` is false (crosstabs do not need them)."""
 
     rows: tuple[str, ...] | None = None
     repeated: tuple[str, ...] = ()
@@ -119,6 +120,7 @@ class Plan:
     variable: str | None = None
     summed: tuple[str, ...] = ()
     within: str | None = None
+    responses: bool = True
 
     @property
     def definition(self) -> str:
@@ -151,7 +153,7 @@ def is_summed(question: Question) -> bool:
 def crosstab_plan(questions: Sequence[Question], variable: str) -> Plan:
     """What the crosstabs of ``questions`` (outside repeat groups) by ``variable`` need."""
     multiple = tuple(question.id for question in questions if question.type == "multiple_choice")
-    return Plan(tuple(question.id for question in questions), (), multiple, variable)
+    return Plan(tuple(question.id for question in questions), (), multiple, variable, responses=False)
 
 
 def counted_responses(survey_id: int, passing: Select, plan: Plan, block: ColumnElement[int] | None = None) -> CTE:
@@ -223,10 +225,12 @@ def count_selects(survey_id: int, plan: Plan, responses: FromClause, join: Join)
     joined, on_survey = join.of(survey_id, answer, responses)
     splits = [responses.c.col, responses.c.within, responses.c.version_id, responses.c.status, responses.c.block]
     respondents = func.count(distinct(answer.c.response_id)).label("n")
-    selects = [select(literal(RESPONSES), literal(""), literal(""), typed_null("code"), typed_null("number"),
-                      *splits, func.count().label("n"), *no_numbers()).select_from(responses).group_by(*splits),
-               rows_part(plan, answer, joined, on_survey).add_columns(*splits, func.count().label("n"), *no_numbers())
+    selects = [rows_part(plan, answer, joined, on_survey).add_columns(*splits, func.count().label("n"), *no_numbers())
                .group_by(*splits)]
+    if plan.responses:
+        selects.insert(0, select(literal(RESPONSES), literal(""), literal(""), typed_null("code"),
+                                 typed_null("number"), *splits, func.count().label("n"), *no_numbers())
+                       .select_from(responses).group_by(*splits))
     if plan.repeated:
         selects.append(repeated_part(plan, answer, joined, on_survey).add_columns(*splits, respondents, *no_numbers())
                        .group_by(*splits))

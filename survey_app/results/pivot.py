@@ -89,9 +89,10 @@ def _selects(survey_id: int, plan: Plan, responses, splits: int) -> list[Select]
         return [(func.count(distinct(each)) if respondents else func.count(each)).label(f"n{number}")
                 for number, each in enumerate(counted)]
 
-    selects = [select(literal(RESPONSES), literal(""), literal(""), typed_null("code"), typed_null("number"),
-                      *counts(literal(1))).select_from(responses),
-               rows_part(plan, answer, joined, on_survey).add_columns(*counts(literal(1)))]
+    selects = [rows_part(plan, answer, joined, on_survey).add_columns(*counts(literal(1)))]
+    if plan.responses:
+        selects.insert(0, select(literal(RESPONSES), literal(""), literal(""), typed_null("code"), typed_null("number"),
+                                 *counts(literal(1))).select_from(responses))
     if plan.repeated:
         selects.append(repeated_part(plan, answer, joined, on_survey).add_columns(
             *counts(answer.c.response_id, respondents=True)))
