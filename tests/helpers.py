@@ -1,7 +1,12 @@
 """Small helpers shared by tests."""
 from __future__ import annotations
 
+import gc
 import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 
 
 
@@ -60,3 +65,25 @@ class Respondent:
         html = review.get_data(as_text=True)
         data = {"csrf_token": csrf_token(html), "submission_id": submission_id or _SUBMISSION.search(html).group(1)}
         return self.client.post(f"/s/{self.slug}/submit", data=data)
+
+
+@dataclass
+class CpuTime:
+    """The CPU seconds a :func:`cpu_time` block took."""
+
+    seconds: float = 0.0
+
+
+@contextmanager
+def cpu_time() -> Iterator[CpuTime]:
+    """Measure a block in this thread's CPU time (other processes and threads do not count), with the
+    garbage collector paused: its passes depend on everything else the test process holds, not on the block."""
+    gc.collect()
+    gc.disable()
+    took = CpuTime()
+    started = time.thread_time()
+    try:
+        yield took
+    finally:
+        took.seconds = time.thread_time() - started
+        gc.enable()
