@@ -16,6 +16,7 @@ from survey_app.models.types import utcnow
 from survey_app.responses.storage import save_page
 from survey_app.results.background import fill_counts
 from tests.browser.test_design_flow import log_in
+from tests.browser.test_export_job import change_job
 
 pytestmark = pytest.mark.browser
 
@@ -42,14 +43,6 @@ def counting_job(live_server, monkeypatch) -> int:
         session = db.session()
         session.execute(update(Job).where(Job.id == job_id, Job.status == JobStatus.RUNNING)
                         .values(status=JobStatus.FAILED, updated_at=utcnow()))
-        session.commit()
-
-
-def change_job(live_server, job_id: int, **values) -> None:
-    """Move the job along as its runner would."""
-    with live_server.app.app_context():
-        session = db.session()
-        session.execute(update(Job).where(Job.id == job_id).values(updated_at=utcnow(), **values))
         session.commit()
 
 
